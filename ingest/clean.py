@@ -1,0 +1,280 @@
+"""Clean a scraped encyclopedia page into article text with sections and offsets.
+
+The scraped format (TheInfoList-style copies of Wikipedia articles) has three kinds
+of noise, all handled by shape rather than by this page's strings:
+
+* link hover-previews left inline: a line holding the linked term followed by the
+  first lines of the linked article, ending in `` ...``;
+* page chrome between the title and the first paragraph (``HOME``, ``OR:``) and
+  template residue (``{{Navbox ...``);
+* empty stub sections (``References``) and gallery image file names.
+
+Markdown headings (``# Title``, ``## Section``) are honoured when present, so the
+same cleaner reads ``.md`` files and HTML converted by :mod:`ingest.readers`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .types import CleanDocument, Preview, Section
+
+CLEANING_VERSION = "3"
+
+# Wikipedia's standard top-level section names (MOS:LAYOUT and MEDMOS). A heading
+# outside this list that follows a section introducing a list ("... the following
+# types:") or an empty section is taken as its subsection.
+TOP_LEVEL_SECTIONS = {
+    "signs and symptoms", "signs", "symptoms", "presentation", "causes", "cause",
+    "risk factors", "mechanism", "pathophysiology", "pathogenesis", "diagnosis",
+    "differential diagnosis", "classification", "types", "prevention", "screening",
+    "treatment", "management", "prognosis", "outcomes", "complications", "epidemiology",
+    "history", "society and culture", "research", "other animals", "genetics",
+    "etymology", "terminology", "overview", "description", "uses", "medical uses",
+    "adverse effects", "side effects", "contraindications", "pharmacology",
+    "gallery", "see also", "notes", "references", "sources", "bibliography",
+    "further reading", "external links",
+}
+_COPULAS = {"is", "are", "was", "were", "refers", "means", "or"}
+_SHORT_WORDS = {"a", "an", "as", "at", "be", "by", "do", "he", "if", "in", "is", "it", "me",
+                "my", "no", "of", "on", "or", "so", "to", "up", "us", "we", "i"}
+_IMAGE = re.compile(r"(?:Image|File):[^,\n]*?\.(?:jpe?g|png|gif|svg|tiff?|webp)\s*,\s*", re.I)
+_BULLET = re.compile(r"\s*(?<!\S)\*(?:\s+|$)")
+
+
+@dataclass
+class _Fragment:
+    text: str
+    preview: tuple[str, str, int] | None = None  # (term, preview text, raw line number)
+
+
+@dataclass
+class _Block:
+    kind: str  # "heading" or "paragraph"
+    fragments: list[_Fragment] = field(default_factory=list)
+    level: int | None = None  # explicit markdown level, if any
+
+
+def is_preview_line(line: str) -> bool:
+    """A hover preview: several words ending in `` ...``.
+
+    >>> is_preview_line("calcium Calcium is a chemical element; it has symbol Ca ...")
+    True
+    """
+    stripped = line.strip()
+    return stripped.endswith(" ...") and len(stripped.split()) >= 6
+
+
+def _stem(word: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", word.lower())
+
+
+def split_preview(line: str) -> tuple[str, str]:
+    """Split a preview line into (linked term, preview text).
+
+    The preview starts at the first capitalised word that repeats the term's first
+    word, else at the first capitalised word within six words; when the line starts
+    with the preview itself (``Lupus erythematosus is a ...``), the term is the words
+    before its verb.
+
+    >>> split_preview("scalp The scalp is the area of the head ...")
+    ('scalp', 'The scalp is the area of the head ...')
+    >>> split_preview("Systemic sclerosis Systemic scleroderma is a disease of the skin ...")
+    ('Systemic sclerosis', 'Systemic scleroderma is a disease of the skin ...')
+    """
+    words = list(re.finditer(r"\S+", line.strip()))
+    text = line.strip()
+    first = _stem(words[0].group())
+    capitals = [k for k in range(1, min(7, len(words))) if words[k].group()[0].isupper()]
+    repeats = [k for k in capitals if _stem(words[k].group())[:4] == first[:4] and len(first) >= 3]
+    if repeats or capitals:
+        k = (repeats or capitals)[0]
+        return text[: words[k].start()].rstrip(), text[words[k].start():]
+    for k in range(1, min(7, len(words))):
+        if words[k].group().lower().strip(",") in _COPULAS:
+            return text[: words[k].start()].rstrip(), text
+    return words[0].group(), text
+
+
+def _joins_without_space(left: str, right: str, after_term: bool) -> bool:
+    if re.match(r"[,.;:!?)\]%]", right) or right.startswith("-"):
+        return True
+    # A link trail: "[[skin lesion]]s" is scraped as "skin lesion" + "s on the ...".
+    token = re.match(r"[a-z]+", right)
+    return bool(after_term and token and len(token.group()) <= 2
+                and token.group() not in _SHORT_WORDS and not right[len(token.group()):][:1].isalpha())
+
+
+def _heading_of(line: str) -> tuple[str, int | None] | None:
+    stripped = line.strip()
+    marked = re.match(r"(#{1,6})\s+(.+?)\s*#*$", stripped)
+    if marked:
+        return marked.group(2), len(marked.group(1))
+    words = stripped.split()
+    if (0 < len(words) <= 12 and stripped[0].isalnum() and stripped[0] == stripped[0].upper()
+            and not re.search(r"[.!?:,;]$", stripped) and not _IMAGE.match(stripped)
+            and not stripped.startswith("{{")):
+        return stripped, None
+    return None
+
+
+def _blocks(lines: list[str]) -> list[_Block]:
+    blocks: list[_Block] = []
+    current: list[tuple[str, int]] = []
+
+    def flush() -> None:
+        if not current:
+            return
+        real = [(text, number) for text, number in current if not text.strip().startswith("{{")]
+        if len(real) == 1 and not is_preview_line(real[0][0]) and _heading_of(real[0][0]):
+            title, level = _heading_of(real[0][0])
+            blocks.append(_Block("heading", [_Fragment(title)], level))
+        elif real:
+            block = _Block("paragraph")
+            for text, number in real:
+                if is_preview_line(text):
+                    term, preview = split_preview(text)
+                    block.fragments.append(_Fragment(term, (term, preview, number)))
+                else:
+                    block.fragments.append(_Fragment(text.strip()))
+            blocks.append(block)
+        current.clear()
+
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            current.append((line, number))
+        else:
+            flush()
+    flush()
+    return blocks
+
+
+def _strip_header(lines: list[str]) -> tuple[str, list[str]]:
+    """Return (title, remaining lines) with page chrome before the first paragraph removed."""
+    title = ""
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not title:
+            title = re.sub(r"^#+\s*", "", stripped)
+            continue
+        if len(stripped.split()) >= 4 or stripped.startswith("#"):
+            return title, lines[index:]
+        # Chrome: short navigation lines ("HOME", "OR:") before the article starts.
+    return title, []
+
+
+def _paragraph_text(block: _Block) -> tuple[str, list[tuple[int, int, tuple[str, str, int]]]]:
+    """Join a paragraph's fragments; returns text and (start, end, preview) anchors."""
+    text = ""
+    anchors = []
+    after_term = False
+    for fragment in block.fragments:
+        piece = fragment.text
+        if text and piece and not _joins_without_space(text, piece, after_term):
+            text += " "
+        if fragment.preview:
+            anchors.append((len(text), len(text) + len(piece), fragment.preview))
+        text += piece
+        after_term = fragment.preview is not None
+    return text, anchors
+
+
+def _layout(text: str) -> str:
+    """Gallery file names out (captions kept); inline ``*`` bullets onto their own lines."""
+    text = _IMAGE.sub("\n", text).strip()
+    if len(_BULLET.findall(text)) >= 2:
+        text = _BULLET.sub("\n* ", text).strip()
+    return re.sub(r"[ \t]+\n", "\n", text)
+
+
+def _nth_find(text: str, term: str, n: int) -> int:
+    """Offset of the n-th (0-based) occurrence of ``term``; layout keeps terms in order.
+
+    >>> _nth_find("a b a", "a", 1)
+    4
+    """
+    found = -1
+    for _ in range(n + 1):
+        found = text.find(term, found + 1)
+    return max(found, 0)
+
+
+def _has_words(text: str) -> bool:
+    return bool(re.search(r"[A-Za-z]{2,}", text))
+
+
+def _section_paths(blocks: list[_Block], title: str) -> list[tuple[tuple[str, ...], list[_Block]]]:
+    """Group paragraphs under heading paths; infer nesting where levels are not marked."""
+    sections: list[tuple[tuple[str, ...], list[_Block]]] = [((title,), [])]
+    parent: tuple[str, ...] | None = None  # a section that may hold subsections
+    levels: dict[int, tuple[str, ...]] = {}
+    for block in blocks:
+        if block.kind == "paragraph":
+            sections[-1][1].append(block)
+            continue
+        name = block.fragments[0].text
+        if block.level is not None:
+            depth = max(block.level - 2, 0)  # "## X" is top level, "# X" too
+            path = (*levels.get(depth - 1, ()), name) if depth else (name,)
+            levels[depth] = path
+        else:
+            previous_path, previous_body = sections[-1]
+            introduces = not previous_body or _paragraph_text(previous_body[-1])[0].rstrip().endswith(":")
+            if len(previous_path) == 1 and previous_path != (title,) and introduces:
+                parent = previous_path
+            if name.lower() in TOP_LEVEL_SECTIONS or parent is None:
+                path, parent = (name,), None
+            else:
+                path = (*parent, name)
+        sections.append((path, []))
+    return sections
+
+
+def clean_page(raw: str, source: str) -> CleanDocument:
+    """Clean one scraped page into a :class:`CleanDocument` with exact offsets."""
+    raw = raw.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    lines = raw.split("\n")
+    title, body_lines = _strip_header(lines)
+    offset_lines = len(lines) - len(body_lines)
+    blocks = _blocks([""] * offset_lines + body_lines)
+    title = title or source
+
+    parts: list[str] = [title]
+    length = len(title)
+    sections: list[Section] = []
+    paragraphs: list[tuple[int, int]] = []
+    previews: list[Preview] = []
+
+    def append(piece: str) -> int:
+        nonlocal length
+        parts.append("\n\n")
+        parts.append(piece)
+        start = length + 2
+        length = start + len(piece)
+        return start
+
+    for path, section_blocks in _section_paths(blocks, title):
+        texts = []
+        for block in section_blocks:
+            text, anchors = _paragraph_text(block)
+            laid = _layout(text)
+            if _has_words(laid):
+                texts.append((text, laid, anchors))
+        if not texts:
+            continue  # empty stub sections and headings without a body are dropped
+        heading_start = append(path[-1]) if path != (title,) else 0
+        body_start = None
+        for text, laid, anchors in texts:
+            start = append(laid)
+            body_start = start if body_start is None else body_start
+            paragraphs.append((start, start + len(laid)))
+            for a_start, a_end, (term, preview, number) in anchors:
+                where = start + _nth_find(laid, term, text[:a_start].count(term))
+                previews.append(Preview(source, term, preview, where, where + len(term), number))
+        sections.append(Section(path, heading_start, body_start, length))
+
+    return CleanDocument(source, title, "".join(parts) + "\n", tuple(sections),
+                         tuple(paragraphs), tuple(previews))

@@ -1,0 +1,102 @@
+"""The one settings object shared by every stage.
+
+Precedence (lowest to highest): field defaults, a TOML config file
+(``SOURCEQA_CONFIG`` or ``<home>/config.toml``), environment variables
+``SOURCEQA_<FIELD>``, then explicit keyword overrides (CLI flags, ``ask(settings=...)``).
+Unknown keys are an error in every layer, so a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "SOURCEQA_"
+# Environment variables with the prefix that are not settings fields.
+_ENV_NOT_FIELDS = {"SOURCEQA_CONFIG"}
+
+
+class SettingsError(ValueError):
+    """A setting is unknown or has a value that cannot be used."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    home: Path = Field(REPO_ROOT / ".sourceqa", description="Data directory (index, logs, feedback).")
+    corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Folder of source documents to ingest.")
+    index_dir: Path | None = Field(None, description="Index folder; default <home>/index.")
+    embedder: str = Field("minilm", description="Embedder name: 'minilm' or 'st:/path/to/model'.")
+    vector_store: str = Field("faiss", description="Vector store name: 'faiss'.")
+    llm: str = Field(
+        "local",
+        description="Answer backend: 'local', 'gguf:/path/model.gguf', 'openai' or 'extractive'.",
+    )
+    openai_base_url: str = Field("http://127.0.0.1:11434/v1", description="OpenAI-compatible endpoint.")
+    openai_model: str = Field("llama3.2", description="Model name sent to the OpenAI-compatible endpoint.")
+    openai_api_key: str = Field("not-needed", description="API key for the endpoint, if it wants one.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM call is abandoned.")
+    llm_max_tokens: int = Field(120, gt=0, le=2048, description="Most tokens an answer may generate.")
+    llm_threads: int = Field(2, gt=0, description="CPU threads for the local llama.cpp model.")
+    llm_context: int = Field(2048, ge=512, description="Context window for the local llama.cpp model.")
+    index_previews: bool = Field(False, description="Also index removed link previews as passages.")
+    chunk_max_words: int = Field(120, ge=20, le=400, description="Most words per chunk.")
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    evidence_sentences: int = Field(4, ge=1, le=12, description="Source sentences shown to the LLM.")
+    max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
+
+    @property
+    def index_path(self) -> Path:
+        return Path(self.index_dir) if self.index_dir else Path(self.home) / "index"
+
+
+def _from_env(environ: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX) or key in _ENV_NOT_FIELDS:
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name not in Settings.model_fields:
+            raise SettingsError(
+                f"unknown setting {key}; known: "
+                + ", ".join(ENV_PREFIX + n.upper() for n in Settings.model_fields)
+            )
+        values[name] = value
+    return values
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise SettingsError(f"cannot read config file {path}: {error}") from error
+    unknown = sorted(set(data) - set(Settings.model_fields))
+    if unknown:
+        raise SettingsError(f"unknown setting(s) {unknown} in {path}")
+    return data
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from defaults, config file, environment and overrides.
+
+    ``overrides`` whose value is None are ignored, so CLI flags can be passed straight through.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    env_values = _from_env(environ)
+    home = Path(overrides.get("home") or env_values.get("home") or Settings.model_fields["home"].default)
+    config = environ.get("SOURCEQA_CONFIG")
+    config_path = Path(config) if config else home / "config.toml"
+    values: dict[str, Any] = {}
+    if config or config_path.is_file():
+        values.update(_from_file(config_path))
+    values.update(env_values)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as error:
+        raise SettingsError(f"invalid settings: {error}") from error

@@ -1,0 +1,9 @@
+"""Grounded answering: retrieve, generate, verify every sentence against its cited span, or abstain."""
+
+from .api import ask, get_engine, stream
+from .llms import Generator, GeneratorError, make_generator
+from .question import InvalidQuestion
+from .types import Answer, Citation, DroppedSentence, Passage
+
+__all__ = ["Answer", "Citation", "DroppedSentence", "Generator", "GeneratorError", "InvalidQuestion",
+           "Passage", "ask", "get_engine", "make_generator", "stream"]

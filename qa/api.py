@@ -1,0 +1,98 @@
+"""The Python API: ``ask`` and ``stream``.
+
+>>> from qa import ask                                   # doctest: +SKIP
+>>> answer = ask("What is the most frequent cause of metastatic calcinosis cutis?")  # doctest: +SKIP
+>>> answer.citations[0].quote                            # doctest: +SKIP
+'Chronic renal failure is the most frequent underlying cause.'
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Iterator
+
+from ingest.embedders import Embedder, make_embedder
+from ingest.index import current_version, load_index
+from ingest.pipeline import ingest
+from ingest.settings import Settings, load_settings
+
+from .engine import Engine
+from .llms import Generator, make_generator
+from .types import Answer
+
+log = logging.getLogger(__name__)
+
+_engines: dict[tuple, Engine] = {}
+_lock = threading.Lock()
+
+
+def get_engine(settings: Settings, embedder: Embedder | None = None) -> Engine:
+    """The engine for these settings, loaded once per process (thread-safe).
+
+    With no index on disk yet, it is built from the configured corpus first.
+    """
+    index_dir = Path(settings.index_path)
+    with _lock:
+        version = current_version(index_dir)
+        key = (str(index_dir), version.name if version else None, settings, id(embedder))
+        if key not in _engines:
+            if version is None:
+                log.warning("no index in %s yet; building it from %s", index_dir, settings.corpus_dir)
+                ingest(settings, embedder=embedder)
+                version = current_version(index_dir)
+                key = (str(index_dir), version.name, settings, id(embedder))
+            index = load_index(index_dir)
+            model = embedder or make_embedder(settings.embedder)
+            _engines.clear()  # one served version at a time; a re-ingest replaces it
+            _engines[key] = Engine(settings, index, model)
+        return _engines[key]
+
+
+def _resolve(llm: str | Generator | None, top_k: int | None,
+             settings: Settings | None) -> tuple[Settings, Generator | None, str]:
+    settings = settings or load_settings()
+    if llm is None or isinstance(llm, str):
+        name = llm or settings.llm
+        return settings, make_generator(name, settings), name
+    return settings, llm, llm.name
+
+
+def stream(question: str, *, llm: str | Generator | None = None, top_k: int | None = None,
+           settings: Settings | None = None, embedder: Embedder | None = None) -> Iterator[str | Answer]:
+    """Yield text pieces as they are generated, then the final verified Answer.
+
+    The streamed draft is the model's raw text; only the final Answer is verified.
+    """
+    settings, generator, name = _resolve(llm, top_k, settings)
+    engine = get_engine(settings, embedder)
+    run = engine.run(question, generator, name, top_k)
+    yielded = False
+    while True:
+        try:
+            piece = next(run)
+        except StopIteration as stop:
+            if not yielded:  # extractive answers and abstentions arrive whole
+                yield stop.value.text
+            yield stop.value
+            return
+        yielded = True
+        yield piece
+
+
+def ask(question: str, *, llm: str | Generator | None = None, top_k: int | None = None,
+        settings: Settings | None = None, embedder: Embedder | None = None) -> Answer:
+    """Answer ``question`` from the source, with a verified citation for every sentence.
+
+    ``llm`` is a backend name ('local', 'gguf:/path.gguf', 'openai', 'extractive') or a
+    Generator object; ``settings`` defaults to :func:`ingest.settings.load_settings`.
+    Raises ``ValueError`` (``InvalidQuestion``) for an empty, too long or non-text question.
+    """
+    settings, generator, name = _resolve(llm, top_k, settings)
+    run = get_engine(settings, embedder).run(question, generator, name, top_k)
+    while True:
+        try:
+            next(run)
+        except StopIteration as stop:
+            return stop.value

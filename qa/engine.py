@@ -1,0 +1,221 @@
+"""The answering engine: retrieve, choose evidence, generate, verify, or abstain."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Generator as PyGenerator
+
+import numpy as np
+
+from ingest.embedders import Embedder
+from ingest.index import LoadedIndex
+from ingest.keyword import tokenize
+from ingest.settings import Settings
+
+from . import prompts
+from .evidence import Evidence, score_sentences
+from .llms import Generator, GeneratorError
+from .question import InvalidQuestion, analyse, normalise, satisfies
+from .retrieve import HybridRetriever
+from .types import Answer, Citation, DroppedSentence, Passage
+from .verify import Verdict, check, cosine
+
+# Calibrated on the curated eval set (evals/data/cases.jsonl); see evals/README.md.
+MIN_EVIDENCE_SCORE = 0.45  # best sentence's combined score below this: the source does not say
+MIN_EVIDENCE_LEXICAL = 0.34  # share of the question's wording the best sentence must cover
+EXTRA_SENTENCE_MARGIN = 0.06  # extractive answers add sentences scoring this close to the best
+MAX_ANSWER_SENTENCES = 3
+
+_MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
+_PARTICLE = re.compile(r"^(?:yes|no)\b[,.!]?\s*", re.I)
+
+
+@dataclass
+class _Draft:
+    shown: list[tuple[str, tuple[str, int, int, str]]] = field(default_factory=list)  # text, span
+    dropped: list[DroppedSentence] = field(default_factory=list)
+
+
+def split_answer(text: str) -> list[str]:
+    """Split generated text into sentences, without citation markers or yes/no particles.
+
+    >>> split_answer("Yes, it is rare [1]. It affects teens.[2]")
+    ['It is rare.', 'It affects teens.']
+    """
+    text = _MARKER.sub("", text).strip()
+    pieces = re.split(r"(?<=[.!?])\s+|\n+", text)
+    out = []
+    for piece in pieces:
+        piece = _PARTICLE.sub("", piece.strip()).strip()
+        if piece:
+            out.append(piece[0].upper() + piece[1:])
+    return out
+
+
+class Engine:
+    def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder) -> None:
+        self.settings = settings
+        self.index = index
+        self.embedder = embedder
+        self.retriever = HybridRetriever(index, embedder)
+        self.chunk_sentences: dict[int, list[int]] = {}
+        for row, sentence in enumerate(index.sentences):
+            self.chunk_sentences.setdefault(sentence.chunk, []).append(row)
+        self.chunk_rows = {chunk.id: row for row, chunk in enumerate(index.chunks)}
+
+    # -- the pipeline ------------------------------------------------------------------
+    def run(self, question: object, generator: Generator | None, backend: str,
+            top_k: int | None = None) -> PyGenerator[str, None, Answer]:
+        """Yield generated text pieces; return the verified Answer."""
+        began = time.perf_counter()
+        text = normalise(question, self.settings.max_question_chars)
+        info = analyse(text)
+        timings = {"retrieval": 0.0, "generation": 0.0, "verification": 0.0}
+        if info.instruction:
+            return self._abstain(text, [], backend, timings, began, prompts.INSTRUCTION_DECLINED)
+        retrieval = self.retriever.retrieve(text, top_k or self.settings.top_k)
+        rows = [r for p in retrieval.passages if p.chunk_id in self.chunk_rows
+                for r in self.chunk_sentences.get(self.chunk_rows[p.chunk_id], [])]
+        ranked = score_sentences(self.index, rows, text, retrieval.question_vector)
+        timings["retrieval"] = time.perf_counter() - began
+        evidence = ranked[: self.settings.evidence_sentences]
+        if not self._confident(evidence, info.kinds):
+            return self._abstain(text, retrieval.passages, backend, timings, began)
+
+        note = ""
+        if generator is None:
+            draft = self._extractive(ranked)
+        else:
+            started = time.perf_counter()
+            pieces: list[str] = []
+            try:
+                for piece in generator.stream(prompts.answer_messages(text, [e.text for e in evidence])):
+                    pieces.append(piece)
+                    yield piece
+            except GeneratorError as error:
+                note = prompts.FAILED_NOTE.format(backend=backend, error=error)
+            timings["generation"] = time.perf_counter() - started
+            started = time.perf_counter()
+            reply = "".join(pieces)
+            if not note and prompts.MODEL_ABSTAIN.lower() in reply.lower():
+                timings["verification"] = time.perf_counter() - started
+                return self._abstain(text, retrieval.passages, backend, timings, began)
+            draft = _Draft() if note else self.verify(reply, rows, text)
+            if not draft.shown:
+                note = note or prompts.FALLBACK_NOTE.format(backend=backend)
+                dropped = draft.dropped
+                draft = self._extractive(ranked)
+                draft.dropped = dropped
+            timings["verification"] = time.perf_counter() - started
+        if not satisfies(info.kinds, " ".join(s for s, _ in draft.shown)):
+            return self._abstain(text, retrieval.passages, backend, timings, began)
+        return self._compose(text, draft, retrieval.passages, backend, timings, began, note)
+
+    def _confident(self, evidence: list[Evidence], kinds: tuple[str, ...]) -> bool:
+        if not evidence:
+            return False
+        best = evidence[0]
+        if best.score < MIN_EVIDENCE_SCORE or best.lexical < MIN_EVIDENCE_LEXICAL:
+            return False
+        return satisfies(kinds, " ".join(e.text for e in evidence))
+
+    # -- answers from source sentences -------------------------------------------------
+    def _span(self, row: int) -> tuple[str, int, int, str]:
+        sentence = self.index.sentences[row]
+        return (sentence.source, sentence.start, sentence.end,
+                self.index.chunks[sentence.chunk].section)
+
+    def _extractive(self, ranked: list[Evidence]) -> _Draft:
+        draft = _Draft()
+        best = ranked[0].score
+        for evidence in ranked[:MAX_ANSWER_SENTENCES]:
+            if evidence.score < best - EXTRA_SENTENCE_MARGIN:
+                break
+            draft.shown.append((evidence.text, self._span(evidence.row)))
+        return draft
+
+    # -- verification of generated text -------------------------------------------------
+    def verify(self, reply: str, rows: list[int], question: str) -> _Draft:
+        draft = _Draft()
+        sentences = split_answer(reply)[: MAX_ANSWER_SENTENCES * 2]
+        if not sentences or not rows:
+            draft.dropped = [DroppedSentence(s, "no source passages") for s in sentences]
+            return draft
+        vectors = self.embedder.embed(sentences)
+        seen: set[tuple] = set()
+        question_tokens = set(tokenize(question))
+        for sentence, vector in zip(sentences, vectors):
+            if sentence.rstrip().endswith(":") or set(tokenize(sentence)) <= question_tokens:
+                draft.dropped.append(DroppedSentence(sentence, "says nothing beyond the question"))
+                continue
+            span, verdict = self._support(sentence, vector, rows)
+            if span is None:
+                draft.dropped.append(DroppedSentence(sentence, verdict.reason))
+            elif (sentence.lower(), span) not in seen:
+                seen.add((sentence.lower(), span))
+                draft.shown.append((sentence, span))
+        return draft
+
+    def _candidates(self, rows: list[int]) -> list[tuple[tuple[str, int, int, str], np.ndarray]]:
+        """Single sentences and adjacent pairs within one chunk, as (span, vector)."""
+        spans = []
+        for position, row in enumerate(rows):
+            spans.append((self._span(row), self.index.sentence_vectors[row]))
+            following = rows[position + 1] if position + 1 < len(rows) else None
+            if following is not None and self.index.sentences[following].chunk == self.index.sentences[row].chunk:
+                source, start, _, section = self._span(row)
+                end = self.index.sentences[following].end
+                vector = self.index.sentence_vectors[row] + self.index.sentence_vectors[following]
+                spans.append(((source, start, end, section), vector / np.linalg.norm(vector)))
+        return spans
+
+    def _support(self, sentence: str, vector: np.ndarray, rows: list[int]):
+        best: tuple[float, tuple, Verdict] | None = None
+        tokens = set(tokenize(sentence))
+        candidates = self._candidates(rows)
+        # Check the most promising spans first: most shared words, then closest meaning.
+        def promise(item):
+            (source, start, end, section), span_vector = item
+            shared = len(tokens & set(tokenize(self.index.documents[source][start:end] + " " + section)))
+            return (-shared, -cosine(vector, span_vector), end - start)
+        for span, span_vector in sorted(candidates, key=promise)[:6]:
+            source, start, end, section = span
+            verdict = check(sentence, self.index.documents[source][start:end], section,
+                            cosine(vector, span_vector))
+            if verdict.supported:
+                return span, verdict
+            if best is None or verdict.coverage > best[0]:
+                best = (verdict.coverage, span, verdict)
+        return None, (best[2] if best else Verdict(False, "no candidate span"))
+
+    # -- final answers -------------------------------------------------------------------
+    def _compose(self, question: str, draft: _Draft, passages: list[Passage], backend: str,
+                 timings: dict, began: float, note: str) -> Answer:
+        citations: list[Citation] = []
+        numbers: dict[tuple, int] = {}
+        parts, shown = [], []
+        for sentence, span in draft.shown:
+            if span not in numbers:
+                numbers[span] = len(citations) + 1
+                source, start, end, section = span
+                citations.append(Citation(numbers[span], self.index.documents[source][start:end],
+                                          source, section, start, end))
+            parts.append(f"{sentence} [{numbers[span]}]")
+            shown.append((sentence, numbers[span]))
+        timings["total"] = time.perf_counter() - began
+        return Answer(question, " ".join(parts), False, citations, passages, backend, dict(timings),
+                      draft.dropped, shown, note)
+
+    def _abstain(self, question: str, passages: list[Passage], backend: str, timings: dict,
+                 began: float, note: str = "") -> Answer:
+        sections = list(dict.fromkeys(p.section for p in passages if p.dense >= 0.25))[:3]
+        text = prompts.ABSTAIN_TEXT
+        if sections:
+            text += " " + prompts.CLOSEST_SECTIONS.format(sections="; ".join(sections))
+        timings["total"] = time.perf_counter() - began
+        return Answer(question, text, True, [], passages, backend, dict(timings), [], [], note)
+
+
+__all__ = ["Engine", "InvalidQuestion", "split_answer"]

@@ -1,0 +1,65 @@
+"""Choose the source sentences that best answer a question.
+
+Every sentence of the retrieved passages is scored by the question's meaning
+(embedder cosine against the sentence read with its heading path) and by how much
+of the question's wording it covers (IDF-weighted, heading path included). The best
+few become the evidence the model sees and the extractive answer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ingest.index import LoadedIndex
+from ingest.keyword import tokenize
+
+from .verify import covered
+
+DENSE_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Evidence:
+    row: int  # sentence row in the index
+    text: str
+    section: str
+    score: float
+    dense: float
+    lexical: float
+
+
+def lexical_coverage(question_tokens: list[str], text_tokens: set[str], idf: dict[str, float],
+                     unknown_idf: float) -> float:
+    """IDF-weighted share of question words present in the text (synonyms count).
+
+    >>> lexical_coverage(["renal", "failure"], {"renal"}, {"renal": 1.0, "failure": 3.0}, 4.0)
+    0.25
+    """
+    if not question_tokens:
+        return 0.0
+    total = sum(idf.get(t, unknown_idf) for t in question_tokens)
+    hit = sum(idf.get(t, unknown_idf) for t in question_tokens if covered(t, text_tokens))
+    return hit / total if total else 0.0
+
+
+def score_sentences(index: LoadedIndex, rows: list[int], question: str,
+                    question_vector: np.ndarray) -> list[Evidence]:
+    """Score candidate sentence rows, best first."""
+    if not rows:
+        return []
+    tokens = list(dict.fromkeys(tokenize(question)))
+    unknown_idf = math.log(1 + (len(index.chunks) + 0.5) / 0.5)
+    dense = index.sentence_vectors[rows] @ question_vector
+    scored = []
+    for row, cosine in zip(rows, dense):
+        sentence = index.sentences[row]
+        section = index.chunks[sentence.chunk].section
+        text = index.sentence_text(sentence)
+        lexical = lexical_coverage(tokens, set(tokenize(text)) | set(tokenize(section)),
+                                   index.keywords.idf, unknown_idf)
+        score = DENSE_WEIGHT * float(cosine) + (1 - DENSE_WEIGHT) * lexical
+        scored.append(Evidence(row, text, section, score, float(cosine), lexical))
+    return sorted(scored, key=lambda e: (-e.score, e.row))

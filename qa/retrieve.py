@@ -1,0 +1,60 @@
+"""Hybrid retrieval: FAISS dense search and BM25 keyword search, fused by reciprocal rank.
+
+Both sides read the chunk's heading path with its text, so a question about
+"tumoral calcinosis" finds that section even when the text only says "It ...".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ingest.embedders import Embedder
+from ingest.index import LoadedIndex
+
+from .types import Passage
+
+RRF_K = 60  # the usual constant of reciprocal rank fusion
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    passages: list[Passage]
+    question_vector: np.ndarray
+
+
+def fuse(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
+    """Reciprocal rank fusion of several best-first rankings of row ids.
+
+    >>> fuse([[7, 3], [3]])
+    {7: 0.01639344262295082, 3: 0.03252247488101534}
+    """
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, row in enumerate(ranking):
+            scores[row] = scores.get(row, 0.0) + 1.0 / (k + rank + 1)
+    return scores
+
+
+class HybridRetriever:
+    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+        self.index = index
+        self.embedder = embedder
+
+    def retrieve(self, question: str, top_k: int) -> Retrieval:
+        vector = self.embedder.embed([question])[0]
+        depth = max(top_k * 4, 20)
+        dense = dict(self.index.vectors.search(vector, depth))
+        keyword = dict(self.index.keywords.search(question, depth))
+        fused = fuse([list(dense), list(keyword)])
+        best = sorted(fused, key=lambda row: (-fused[row], row))[:top_k]
+        passages = []
+        for row in best:
+            chunk = self.index.chunks[row]
+            cosine = dense.get(row)
+            if cosine is None:  # ranked by keywords only: score it densely for abstention
+                cosine = float(self.index.chunk_vectors[row] @ vector)
+            passages.append(Passage(chunk.id, chunk.source, chunk.section, chunk.start, chunk.end,
+                                    chunk.text, fused[row], float(cosine), keyword.get(row, 0.0)))
+        return Retrieval(passages, vector)

@@ -1,0 +1,60 @@
+"""Plain data that flows out of the qa stage: passages, citations, the answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its scores (fused rank score, dense cosine, BM25)."""
+
+    chunk_id: str
+    source: str
+    section: str
+    start: int
+    end: int
+    text: str
+    score: float
+    dense: float
+    keyword: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The exact source span that supports one or more answer sentences.
+
+    ``quote == cleaned_document_text[start:end]``.
+    """
+
+    number: int
+    quote: str
+    source: str
+    section: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class DroppedSentence:
+    """A generated sentence that failed verification (kept for debugging, never shown)."""
+
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    abstained: bool
+    citations: list[Citation]
+    passages: list[Passage]
+    llm: str
+    timings: dict[str, float] = field(default_factory=dict)
+    dropped: list[DroppedSentence] = field(default_factory=list)
+    sentences: list[tuple[str, int]] = field(default_factory=list)  # (shown sentence, citation no.)
+    note: str = ""  # e.g. why the answer fell back to the extractive backend
+
+    def to_dict(self) -> dict:
+        return asdict(self)
