@@ -159,6 +159,8 @@ def _strip_header(lines: list[str]) -> tuple[str, list[str]]:
             continue
         if not title:
             title = re.sub(r"^#+\s*", "", stripped)
+            if stripped.startswith("#"):  # a marked-up document has no scraped chrome
+                return title, lines[index + 1:]
             continue
         if len(stripped.split()) >= 4 or stripped.startswith("#"):
             return title, lines[index:]

@@ -1,0 +1,45 @@
+# The README's two commands: `make run` and `make test`. Both set everything up first
+# and are idempotent: nothing is reinstalled while pyproject.toml is unchanged.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export GRADIO_ANALYTICS_ENABLED := False
+# llama.cpp built with default (native) flags segfaults on the first decode on our
+# CI machines; these flags give a portable AVX2 build.
+export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
+
+.PHONY: install index run test eval lint clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sourceqa needs Python 3.11 or newer: make PYTHON=python3.11 ...")'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "Installing sourceqa into $(VENV) (the first time builds llama-cpp-python: about 6 minutes)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(STAMP)
+
+index: install
+	$(BIN)/sourceqa ingest
+
+run: index
+	$(BIN)/sourceqa ask
+
+test: install
+	$(BIN)/python -m pytest
+
+eval: install
+	$(BIN)/sourceqa eval
+
+lint: install
+	$(BIN)/ruff check ingest qa app evals tests
+
+clean:
+	rm -rf .sourceqa .pytest_cache

@@ -1,0 +1,127 @@
+"""The ``sourceqa`` command: a thin shell over the ingest and qa Python APIs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _settings(args: argparse.Namespace):
+    from ingest.settings import load_settings
+
+    return load_settings(corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
+                         llm=getattr(args, "llm", None), top_k=getattr(args, "top_k", None))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest import ingest
+
+    report = ingest(_settings(args), progress=sys.stderr.isatty())
+    print(report.summary())
+    return 0
+
+
+def format_answer(answer) -> str:
+    lines = [answer.text]
+    if answer.note:
+        lines.append(f"({answer.note})")
+    for citation in answer.citations:
+        lines.append(f"  [{citation.number}] {citation.section} ({citation.source} "
+                     f"{citation.start}-{citation.end}): \"{citation.quote}\"")
+    return "\n".join(lines)
+
+
+def _answer_one(question: str, args: argparse.Namespace, settings) -> None:
+    from qa import ask
+
+    answer = ask(question, settings=settings)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.question:
+        _answer_one(args.question, args, settings)
+        return 0
+    print(f"sourceqa: ask about the corpus in {settings.corpus_dir} (backend: {settings.llm}); "
+          "an empty line or Ctrl-D quits.")
+    while True:
+        try:
+            question = input("question> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            return 0
+        try:
+            _answer_one(question, args, settings)
+        except ValueError as error:
+            print(f"error: {error}")
+        print()
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from evals.cli import run_from_args
+
+    return run_from_args(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sourceqa",
+        description="Answer questions only from a source text, citing the exact passage of every sentence.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="build or update the index from the corpus folder")
+    ingest.add_argument("--corpus", type=Path, help="corpus folder (default: setting corpus_dir)")
+    ingest.add_argument("--index", type=Path, help="index folder (default: <home>/index)")
+    ingest.set_defaults(run=cmd_ingest)
+
+    ask = commands.add_parser("ask", help="answer a question (no question: interactive prompt)")
+    ask.add_argument("question", nargs="?", help="the question; omit for an interactive prompt")
+    ask.add_argument("--llm", help="backend: local, gguf:/path/model.gguf, openai or extractive")
+    ask.add_argument("--top-k", type=int, dest="top_k", help="passages to retrieve")
+    ask.add_argument("--index", type=Path, help="index folder (default: <home>/index)")
+    ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ask.set_defaults(run=cmd_ask)
+
+    evaluate = commands.add_parser("eval", help="score backends on the curated Q&A set and write reports")
+    evaluate.add_argument("--llm", action="append", help="backend to evaluate (repeatable; default: "
+                          "extractive and local)")
+    evaluate.add_argument("--set", type=Path, dest="cases", help="cases file (JSONL)")
+    evaluate.add_argument("--out", type=Path, help="output folder (default: <home>/evals)")
+    evaluate.add_argument("--check", action="store_true", help="exit 1 when a metric is below evals/thresholds.json")
+    evaluate.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"),
+                          help="compare two report.json files instead of running")
+    evaluate.set_defaults(run=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from ingest import CorpusError, IndexProblem, SettingsError
+
+    try:
+        return args.run(args)
+    except (SettingsError, CorpusError, IndexProblem, ValueError) as error:
+        print(f"sourceqa: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
