@@ -49,6 +49,11 @@ class Settings(BaseModel):
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
     evidence_sentences: int = Field(4, ge=1, le=12, description="Source sentences shown to the LLM.")
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
+    unverified_fallback: bool = Field(
+        True,
+        description="When no generated sentence survives verification, show the supporting "
+                    "source sentences verbatim (with a note) instead of abstaining.",
+    )
 
     @property
     def index_path(self) -> Path:

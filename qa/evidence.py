@@ -14,11 +14,39 @@ from dataclasses import dataclass
 import numpy as np
 
 from ingest.index import LoadedIndex
-from ingest.keyword import tokenize
+from ingest.keyword import stem, tokenize
 
 from .verify import covered
 
 DENSE_WEIGHT = 0.5
+
+# Everyday words of questions that carry no topic ("what actually happens to people
+# who get ..."): a source need not contain them to answer.
+QUESTION_FILLER = {stem(w) for w in """actually really exactly something someone somebody anyone
+anything everything lot lots many much people person persons get gets getting got go goes going
+tend tends turn turns show shows come comes came make makes thing things way ways sort sorts
+usually typically generally mainly mostly commonly normally often body part parts example examples
+give gives given list listed mention mentioned article text source say says tell know known happen
+happens look looks like able possible likely kind kinds type types called call mean means
+would could can will does did doing""".split()}
+
+
+def question_terms(question: str) -> list[str]:
+    """The question's topic words, in order, without everyday filler.
+
+    >>> question_terms("Who usually gets tumoral calcinosis?")
+    ['tumoral', 'calcinosi']
+    """
+    return [t for t in dict.fromkeys(tokenize(question)) if t not in QUESTION_FILLER]
+
+
+def coverage_of(index: LoadedIndex, question: str, evidence: list[Evidence]) -> float:
+    """How much of the question's wording the evidence sentences cover together."""
+    available: set[str] = set()
+    for item in evidence:
+        available |= set(tokenize(item.text)) | set(tokenize(item.section))
+    unknown_idf = math.log(1 + (len(index.chunks) + 0.5) / 0.5)
+    return lexical_coverage(question_terms(question), available, index.keywords.idf, unknown_idf)
 
 
 @dataclass(frozen=True)
@@ -50,7 +78,7 @@ def score_sentences(index: LoadedIndex, rows: list[int], question: str,
     """Score candidate sentence rows, best first."""
     if not rows:
         return []
-    tokens = list(dict.fromkeys(tokenize(question)))
+    tokens = question_terms(question)
     unknown_idf = math.log(1 + (len(index.chunks) + 0.5) / 0.5)
     dense = index.sentence_vectors[rows] @ question_vector
     scored = []

@@ -4,9 +4,8 @@ A sentence is supported by a span (one source sentence, or two adjacent ones) wh
 all of these hold:
 
 * every number in the sentence appears in the span;
-* its content words appear in the span or its heading path (after light stemming
-  and a small table of general-English synonyms), with at most one exception for a
-  long sentence that the embedder finds very close in meaning;
+* every content word appears in the span or its heading path (after light stemming
+  and a small table of general-English synonyms);
 * negation agrees: a word negated on one side is not asserted on the other;
 * the words keep the span's order (a reordering can invert who does what);
 * the embedder finds sentence and span close in meaning.
@@ -44,7 +43,6 @@ for _group in _SYNONYM_GROUPS:
 
 _NEGATIONS = {"not", "no", "never", "without", "none", "neither", "nor", "cannot", "absence", "absent"}
 MIN_COSINE = 0.45
-CLOSE_COSINE = 0.8
 MIN_ORDER = 0.6
 
 
@@ -119,7 +117,7 @@ def check(sentence: str, span: str, heading: str, cosine: float) -> Verdict:
     available = set(span_tokens) | set(tokenize(heading))
     uncovered = [t for t in tokens if not covered(t, available)]
     coverage = 1 - len(uncovered) / len(tokens)
-    if uncovered and not (len(uncovered) == 1 and len(tokens) >= 6 and cosine >= CLOSE_COSINE):
+    if uncovered:
         return Verdict(False, f"not in source: {', '.join(uncovered)}", cosine, coverage)
     sentence_negated, span_negated = negated(sentence), negated(span)
     conflict = ({t for t in tokens if t in span_negated} - sentence_negated) | \

@@ -1,0 +1,75 @@
+"""``sourceqa eval``: run the curated set on each backend, write reports, check thresholds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+THRESHOLDS = Path(__file__).parent / "thresholds.json"
+DEFAULT_BACKENDS = ["extractive", "local"]
+
+
+def evaluate(backends: list[str], *, cases_path: Path | None = None, out_dir: Path | None = None,
+             settings=None, embedder=None, progress: bool = True) -> dict[str, dict]:
+    """Run every backend over the cases; returns {backend: report}, written under out_dir."""
+    from functools import partial
+
+    from ingest.settings import load_settings
+    from qa import ask
+
+    from .cases import DEFAULT_CASES, load_cases
+    from .runner import run_eval, write_reports
+    from .validate import document_sections, document_texts, load_corpus
+
+    settings = settings or load_settings()
+    cases = load_cases(cases_path or DEFAULT_CASES)
+    corpus = load_corpus(settings.corpus_dir)
+    documents, sections = document_texts(corpus), document_sections(corpus)
+    out_dir = Path(out_dir or Path(settings.home) / "evals")
+    reports = {}
+    for backend in backends:
+        run = partial(ask, llm=backend, settings=settings, embedder=embedder)
+        run(cases[0].question)  # warm-up: model loading is not answer latency
+        report = run_eval(run, cases, documents, backend_name=backend, progress=progress,
+                          sections=sections)
+        write_reports(report, out_dir / backend.replace(":", "_").replace("/", "_"))
+        reports[backend] = report
+    return reports
+
+
+def summary_table(reports: dict[str, dict]) -> str:
+    keys = ["n_cases", "accuracy", "answerable_accuracy", "key_facts_all", "token_f1", "recall_at_k",
+            "mrr", "citation_recall", "citation_precision", "citation_gold_precision", "faithfulness",
+            "abstention_recall", "false_abstention_rate", "latency_total_p50", "latency_total_p95"]
+    names = list(reports)
+    lines = ["| metric | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+    for key in keys:
+        cells = []
+        for name in names:
+            value = reports[name]["summary"].get(key)
+            cells.append("-" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value)))
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    from .compare import compare_reports
+    from .runner import check_thresholds, load_thresholds
+
+    if args.compare:
+        before, after = (json.loads(Path(p).read_text(encoding="utf-8")) for p in args.compare)
+        print(compare_reports(before, after))
+        return 0
+    reports = evaluate(args.llm or DEFAULT_BACKENDS, cases_path=args.cases, out_dir=args.out,
+                       progress=sys.stderr.isatty())
+    print(summary_table(reports))
+    if not args.check:
+        return 0
+    thresholds = load_thresholds(THRESHOLDS)
+    failures = [f"{name}: {problem}" for name, report in reports.items()
+                for problem in check_thresholds(report["summary"], thresholds, name)]
+    for failure in failures:
+        print(f"below threshold: {failure}", file=sys.stderr)
+    return 1 if failures else 0
