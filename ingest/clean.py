@@ -39,7 +39,7 @@ TOP_LEVEL_SECTIONS = {
 _COPULAS = {"is", "are", "was", "were", "refers", "means", "or"}
 _SHORT_WORDS = {"a", "an", "as", "at", "be", "by", "do", "he", "if", "in", "is", "it", "me",
                 "my", "no", "of", "on", "or", "so", "to", "up", "us", "we", "i"}
-_IMAGE = re.compile(r"(?:Image|File):[^,\n]*?\.(?:jpe?g|png|gif|svg|tiff?|webp)\s*,\s*", re.I)
+_IMAGE = re.compile(r"(?:Image|File):[^,\n]*?\.(?:jpe?g|png|gif|svg|tiff?|webp)\s*,\s*", re.IGNORECASE)
 _BULLET = re.compile(r"\s*(?<!\S)\*(?:\s+|$)")
 
 

@@ -118,8 +118,7 @@ def read_manifest(index_dir: Path) -> dict | None:
 
 def _write_jsonl(path: Path, rows) -> None:
     with open(path, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
 def _read_jsonl(path: Path) -> list[dict]:

@@ -8,15 +8,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-STOPWORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further
-had has have having he her here hers herself him himself his how i if in into is it its itself
-just me more most my myself no nor not of off on once only or other our ours ourselves out over
-own same she should so some such than that the their theirs them themselves then there these
-they this those through to too under until up very was we were what when where which while who
-whom why will with would you your yours yourself yourselves may might also s t
-""".split())
+STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "may", "might", "also", "s", "t"])
 
 
 def stem(word: str) -> str:
@@ -60,7 +52,7 @@ class KeywordIndex:
                 self.postings.setdefault(token, []).append(row)
 
     @classmethod
-    def from_texts(cls, texts: list[str]) -> "KeywordIndex":
+    def from_texts(cls, texts: list[str]) -> KeywordIndex:
         return cls([tokenize(t) for t in texts])
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
@@ -82,6 +74,6 @@ class KeywordIndex:
         return [self.FILE]
 
     @classmethod
-    def load(cls, folder: Path) -> "KeywordIndex":
+    def load(cls, folder: Path) -> KeywordIndex:
         data = json.loads((Path(folder) / cls.FILE).read_text(encoding="utf-8"))
         return cls(data["documents"], data["k1"], data["b"])

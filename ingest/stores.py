@@ -70,7 +70,7 @@ class FaissStore:
         return [self.FILE]
 
     @classmethod
-    def load(cls, folder: Path, dimension: int) -> "FaissStore":
+    def load(cls, folder: Path, dimension: int) -> FaissStore:
         from llama_index.vector_stores.faiss import FaissVectorStore
 
         store = FaissVectorStore.from_persist_path(str(Path(folder) / cls.FILE))

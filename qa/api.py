@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ingest.embedders import Embedder, make_embedder
 from ingest.index import current_version, load_index

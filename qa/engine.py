@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Generator as PyGenerator
 from dataclasses import dataclass, field
-from typing import Generator as PyGenerator
 
 import numpy as np
 
@@ -32,7 +32,7 @@ EXTRA_SENTENCE_MARGIN = 0.06  # extractive answers add sentences scoring this cl
 MAX_ANSWER_SENTENCES = 3
 
 _MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
-_PARTICLE = re.compile(r"^(?:yes|no)\b[,.!]?\s*", re.I)
+_PARTICLE = re.compile(r"^(?:yes|no)\b[,.!]?\s*", re.IGNORECASE)
 
 
 @dataclass

@@ -22,13 +22,7 @@ DENSE_WEIGHT = 0.5
 
 # Everyday words of questions that carry no topic ("what actually happens to people
 # who get ..."): a source need not contain them to answer.
-QUESTION_FILLER = {stem(w) for w in """actually really exactly something someone somebody anyone
-anything everything lot lots many much people person persons get gets getting got go goes going
-tend tends turn turns show shows come comes came make makes thing things way ways sort sorts
-usually typically generally mainly mostly commonly normally often body part parts example examples
-give gives given list listed mention mentioned article text source say says tell know known happen
-happens look looks like able possible likely kind kinds type types called call mean means
-would could can will does did doing""".split()}
+QUESTION_FILLER = {stem(w) for w in ["actually", "really", "exactly", "something", "someone", "somebody", "anyone", "anything", "everything", "lot", "lots", "many", "much", "people", "person", "persons", "get", "gets", "getting", "got", "go", "goes", "going", "tend", "tends", "turn", "turns", "show", "shows", "come", "comes", "came", "make", "makes", "thing", "things", "way", "ways", "sort", "sorts", "usually", "typically", "generally", "mainly", "mostly", "commonly", "normally", "often", "body", "part", "parts", "example", "examples", "give", "gives", "given", "list", "listed", "mention", "mentioned", "article", "text", "source", "say", "says", "tell", "know", "known", "happen", "happens", "look", "looks", "like", "able", "possible", "likely", "kind", "kinds", "type", "types", "called", "call", "mean", "means", "would", "could", "can", "will", "does", "did", "doing"]}
 
 
 def question_terms(question: str) -> list[str]:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from ingest.settings import Settings
 

@@ -15,32 +15,32 @@ _INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instruction|rule|prompt|above|previous)s?\b"
     r"|^\s*(?:system|assistant|developer)\s*:|\byou are now\b|\bfrom now on\b|\bpretend (?:to be|you)\b"
     r"|\bnew instructions?\b|\b(?:just |only )?(?:say|reply|respond|answer) (?:with |only )?['\"]",
-    re.I | re.M,
+    re.IGNORECASE | re.MULTILINE,
 )
 
 # Each kind of specific answer, the words that ask for it, and what an answer of
 # that kind must contain. A true sentence about something else is not an answer.
 _NUMBER = r"\b\d+(?:[.,]\d+)?\b"
 ANSWER_KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
-    "dose": (re.compile(r"\b(?:dose|doses|dosage|dosing|how much|milligrams?|mg)\b", re.I),
-             re.compile(_NUMBER + r"\s*(?:mg|g|mcg|µg|ml|mL|units?|iu|mg/kg|mmol)\b", re.I)),
-    "duration": (re.compile(r"\b(?:how long|duration|how many (?:days|weeks|months|years))\b", re.I),
-                 re.compile(r"\b(?:\d+|one|two|three|four|five|six|several)\s*(?:hours?|days?|weeks?|months?|years?)\b", re.I)),
+    "dose": (re.compile(r"\b(?:dose|doses|dosage|dosing|how much|milligrams?|mg)\b", re.IGNORECASE),
+             re.compile(_NUMBER + r"\s*(?:mg|g|mcg|µg|ml|mL|units?|iu|mg/kg|mmol)\b", re.IGNORECASE)),
+    "duration": (re.compile(r"\b(?:how long|duration|how many (?:days|weeks|months|years))\b", re.IGNORECASE),
+                 re.compile(r"\b(?:\d+|one|two|three|four|five|six|several)\s*(?:hours?|days?|weeks?|months?|years?)\b", re.IGNORECASE)),
     "statistic": (re.compile(r"\b(?:percent|percentage|%|proportion|prevalence|incidence|rate|rates|"
-                             r"statistics?|how many (?:people|patients|cases)|odds|likelihood|chance)\b", re.I),
-                  re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|percent|per\b|in \d)|\bone in\b", re.I)),
-    "year": (re.compile(r"\b(?:what|which) year\b|\bwhen (?:was|were|did)\b|\bdate\b|\bcentury\b", re.I),
-             re.compile(r"\b(?:1[5-9]|20)\d{2}s?\b|\bcentury\b", re.I)),
-    "gene": (re.compile(r"\b(?:genes?|genetic|mutations?|inherit\w*|chromosomes?)\b", re.I),
+                             r"statistics?|how many (?:people|patients|cases)|odds|likelihood|chance)\b", re.IGNORECASE),
+                  re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|percent|per\b|in \d)|\bone in\b", re.IGNORECASE)),
+    "year": (re.compile(r"\b(?:what|which) year\b|\bwhen (?:was|were|did)\b|\bdate\b|\bcentury\b", re.IGNORECASE),
+             re.compile(r"\b(?:1[5-9]|20)\d{2}s?\b|\bcentury\b", re.IGNORECASE)),
+    "gene": (re.compile(r"\b(?:genes?|genetic|mutations?|inherit\w*|chromosomes?)\b", re.IGNORECASE),
              re.compile(r"\b(?:[A-Z][A-Z0-9]{2,}\d+[A-Z]?|gene|genes|mutation|mutations)\b")),
     "person": (re.compile(r"\bwho (?:first |originally )?(?:discovered|described|named|reported|wrote|coined|identified)\b"
-                          r"|\bauthors?\b|\bnamed after\b", re.I),
+                          r"|\bauthors?\b|\bnamed after\b", re.IGNORECASE),
                re.compile(r"\bet al\b|\b(?:described|discovered|named|reported) by [A-Z]")),
     "comparison": (re.compile(r"\b(?:better|worse|more effective|less effective|superior|inferior|"
-                              r"compared (?:to|with)|versus|vs\.?|than)\b", re.I),
-                   re.compile(r"\b(?:better|worse|more effective|less effective|superior|inferior|than)\b", re.I)),
-    "outcome": (re.compile(r"\b(?:survival|mortality|cure rate|life expectancy|die|fatal|prognosis)\b", re.I),
-                re.compile(r"\b(?:survival|mortality|fatal|die|dies|prognosis|life expectancy)\b", re.I)),
+                              r"compared (?:to|with)|versus|vs\.?|than)\b", re.IGNORECASE),
+                   re.compile(r"\b(?:better|worse|more effective|less effective|superior|inferior|than)\b", re.IGNORECASE)),
+    "outcome": (re.compile(r"\b(?:survival|mortality|cure rate|life expectancy|die|fatal|prognosis)\b", re.IGNORECASE),
+                re.compile(r"\b(?:survival|mortality|fatal|die|dies|prognosis|life expectancy)\b", re.IGNORECASE)),
 }
 
 

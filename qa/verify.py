@@ -24,9 +24,7 @@ import numpy as np
 from ingest.keyword import stem, tokenize
 
 # Words an answer may use without the source using them: they carry no claim.
-_GENERIC = {stem(w) for w in """also call called known include includes including type types
-kind kinds form forms condition conditions according source article text mention mentions
-describe described say says state states refer refers answer""".split()}
+_GENERIC = {stem(w) for w in ["also", "call", "called", "known", "include", "includes", "including", "type", "types", "kind", "kinds", "form", "forms", "condition", "conditions", "according", "source", "article", "text", "mention", "mentions", "describe", "described", "say", "says", "state", "states", "refer", "refers", "answer"]}
 
 # General-English synonyms; a word is covered when any word of its group is in the span.
 _SYNONYM_GROUPS = [
