@@ -50,6 +50,12 @@ def get_engine(settings: Settings, embedder: Embedder | None = None) -> Engine:
         return _engines[key]
 
 
+def engine_loaded(settings: Settings) -> bool:
+    """Whether an engine for this index folder is already in memory (no loading wait)."""
+    with _lock:
+        return any(key[0] == str(Path(settings.index_path)) for key in _engines)
+
+
 def _resolve(llm: str | Generator | None, top_k: int | None,
              settings: Settings | None) -> tuple[Settings, Generator | None, str]:
     settings = settings or load_settings()
@@ -60,14 +66,15 @@ def _resolve(llm: str | Generator | None, top_k: int | None,
 
 
 def stream(question: str, *, llm: str | Generator | None = None, top_k: int | None = None,
-           settings: Settings | None = None, embedder: Embedder | None = None) -> Iterator[str | Answer]:
+           history: list[str] | None = None, settings: Settings | None = None,
+           embedder: Embedder | None = None) -> Iterator[str | Answer]:
     """Yield text pieces as they are generated, then the final verified Answer.
 
     The streamed draft is the model's raw text; only the final Answer is verified.
     """
     settings, generator, name = _resolve(llm, top_k, settings)
     engine = get_engine(settings, embedder)
-    run = engine.run(question, generator, name, top_k)
+    run = engine.run(question, generator, name, top_k, history)
     yielded = False
     while True:
         try:
@@ -82,15 +89,19 @@ def stream(question: str, *, llm: str | Generator | None = None, top_k: int | No
 
 
 def ask(question: str, *, llm: str | Generator | None = None, top_k: int | None = None,
-        settings: Settings | None = None, embedder: Embedder | None = None) -> Answer:
+        history: list[str] | None = None, settings: Settings | None = None,
+        embedder: Embedder | None = None) -> Answer:
     """Answer ``question`` from the source, with a verified citation for every sentence.
 
     ``llm`` is a backend name ('local', 'gguf:/path.gguf', 'openai', 'extractive') or a
-    Generator object; ``settings`` defaults to :func:`ingest.settings.load_settings`.
-    Raises ``ValueError`` (``InvalidQuestion``) for an empty, too long or non-text question.
+    Generator object; ``history`` holds the conversation's earlier questions, oldest
+    first, so a follow-up ("And how is it treated?") is answered as a standalone
+    question (``Answer.standalone``); ``settings`` defaults to
+    :func:`ingest.settings.load_settings`. Raises ``ValueError`` (``InvalidQuestion``)
+    for an empty, too long or non-text question.
     """
     settings, generator, name = _resolve(llm, top_k, settings)
-    run = get_engine(settings, embedder).run(question, generator, name, top_k)
+    run = get_engine(settings, embedder).run(question, generator, name, top_k, history)
     while True:
         try:
             next(run)

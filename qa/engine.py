@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Generator as PyGenerator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from ingest.settings import Settings
 
 from . import prompts
 from .evidence import Evidence, coverage_of, score_sentences
+from .followup import rewrite, topic_names
 from .llms import Generator, GeneratorError
 from .question import InvalidQuestion, analyse, normalise, satisfies
 from .retrieve import HybridRetriever
@@ -67,13 +68,36 @@ class Engine:
         for row, sentence in enumerate(index.sentences):
             self.chunk_sentences.setdefault(sentence.chunk, []).append(row)
         self.chunk_rows = {chunk.id: row for row, chunk in enumerate(index.chunks)}
+        titles = [text.split("\n", 1)[0] for text in index.documents.values()]  # line 1 is the title
+        self.topics = topic_names(titles, [chunk.section for chunk in index.chunks])
+        self.version = str(index.manifest.get("version", ""))
+
+    def standalone(self, question: str, history: list[object] | None) -> str:
+        """``question`` rewritten with the earlier questions (each validated like a question)."""
+        earlier: list[str] = []
+        for turn in (history or [])[-self.settings.history_turns:] if self.settings.history_turns else []:
+            turn_text = normalise(turn, self.settings.max_question_chars)
+            earlier.append(rewrite(turn_text, earlier, self.topics))
+        return rewrite(question, earlier, self.topics)
 
     # -- the pipeline ------------------------------------------------------------------
     def run(self, question: object, generator: Generator | None, backend: str,
-            top_k: int | None = None) -> PyGenerator[str, None, Answer]:
-        """Yield generated text pieces; return the verified Answer."""
+            top_k: int | None = None, history: list[object] | None = None) -> PyGenerator[str, None, Answer]:
+        """Yield generated text pieces; return the verified Answer.
+
+        ``history`` holds the earlier questions of the conversation, oldest first; a
+        follow-up question is rewritten into a standalone one before retrieval.
+        """
         began = time.perf_counter()
-        text = normalise(question, self.settings.max_question_chars)
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 50):
+            raise ValueError(f"top_k must be a whole number from 1 to 50, got {top_k!r}")
+        asked = normalise(question, self.settings.max_question_chars)
+        text = self.standalone(asked, history)
+        answer = yield from self._answer(text, generator, backend, top_k, began)
+        return replace(answer, question=asked, standalone=text, index_version=self.version)
+
+    def _answer(self, text: str, generator: Generator | None, backend: str, top_k: int | None,
+                began: float) -> PyGenerator[str, None, Answer]:
         info = analyse(text)
         timings = {"retrieval": 0.0, "generation": 0.0, "verification": 0.0}
         if info.instruction:

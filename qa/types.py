@@ -55,6 +55,8 @@ class Answer:
     dropped: list[DroppedSentence] = field(default_factory=list)
     sentences: list[tuple[str, int]] = field(default_factory=list)  # (shown sentence, citation no.)
     note: str = ""  # e.g. why the answer fell back to the extractive backend
+    standalone: str = ""  # the question as retrieved and answered (a follow-up, rewritten)
+    index_version: str = ""  # the index version that answered
 
     def to_dict(self) -> dict:
         return asdict(self)
