@@ -17,7 +17,8 @@ def _settings(args: argparse.Namespace):
     from ingest.settings import load_settings
 
     return load_settings(corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
-                         llm=getattr(args, "llm", None), top_k=getattr(args, "top_k", None))
+                         llm=getattr(args, "llm", None), top_k=getattr(args, "top_k", None),
+                         host=getattr(args, "host", None), port=getattr(args, "port", None))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -70,6 +71,31 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print()
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from app.serve import serve
+
+    settings = _settings(args)
+    serve(settings)
+    return 0
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from app.feedback import JsonlFeedback, draft_cases
+
+    settings = _settings(args)
+    store = JsonlFeedback(settings.feedback_path)
+    drafts = draft_cases(store.entries())
+    out = args.out or Path(settings.home) / "feedback_drafts.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in drafts), "utf-8")
+    os.replace(tmp, out)
+    print(f"{len(drafts)} down-voted answer(s) from {store.path} written to {out} as draft eval cases; "
+          "complete them (answerable, gold_answer, key_facts, evidence), then append them to "
+          "evals/data/cases.jsonl and run `python -m evals.validate`.")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from evals.cli import run_from_args
 
@@ -95,6 +121,21 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--index", type=Path, help="index folder (default: <home>/index)")
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.set_defaults(run=cmd_ask)
+
+    serve = commands.add_parser("serve", help="start the web chat and HTTP API (default http://127.0.0.1:7860)")
+    serve.add_argument("--host", help="address to bind (default: setting host, 127.0.0.1; anything else "
+                       "exposes the service to the network)")
+    serve.add_argument("--port", type=int, help="port (default: setting port, 7860)")
+    serve.add_argument("--llm", help="default backend: local, gguf:/path/model.gguf, openai or extractive")
+    serve.add_argument("--index", type=Path, help="index folder (default: <home>/index)")
+    serve.set_defaults(run=cmd_serve)
+
+    feedback = commands.add_parser("feedback", help="work with the feedback users gave in the web chat")
+    feedback_commands = feedback.add_subparsers(dest="feedback_command", required=True)
+    export = feedback_commands.add_parser(
+        "export", help="write down-voted answers as draft eval cases (question plus what was wrong)")
+    export.add_argument("--out", type=Path, help="output JSONL (default: <home>/feedback_drafts.jsonl)")
+    export.set_defaults(run=cmd_feedback_export)
 
     evaluate = commands.add_parser("eval", help="score backends on the curated Q&A set and write reports")
     evaluate.add_argument("--llm", action="append", help="backend to evaluate (repeatable; default: "

@@ -49,6 +49,13 @@ class Settings(BaseModel):
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
     evidence_sentences: int = Field(4, ge=1, le=12, description="Source sentences shown to the LLM.")
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
+    history_turns: int = Field(6, ge=0, le=50,
+                               description="Earlier questions used to rewrite a follow-up question.")
+    host: str = Field("127.0.0.1", description="Address the web chat and HTTP API bind to; anything "
+                      "but loopback exposes the service to the network.")
+    port: int = Field(7860, ge=0, le=65535, description="Port of the web chat and HTTP API (0: any free port).")
+    api_token: str = Field("", description="Bearer token the HTTP API and web chat require; empty: none.")
+    feedback_file: Path | None = Field(None, description="Feedback JSONL file; default <home>/feedback.jsonl.")
     unverified_fallback: bool = Field(
         True,
         description="When no generated sentence survives verification, show the supporting "
@@ -58,6 +65,10 @@ class Settings(BaseModel):
     @property
     def index_path(self) -> Path:
         return Path(self.index_dir) if self.index_dir else Path(self.home) / "index"
+
+    @property
+    def feedback_path(self) -> Path:
+        return Path(self.feedback_file) if self.feedback_file else Path(self.home) / "feedback.jsonl"
 
 
 def _from_env(environ: dict[str, str]) -> dict[str, Any]:

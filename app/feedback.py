@@ -1,0 +1,131 @@
+"""User feedback on answers: an append-only JSONL log, and drafts of eval cases from it.
+
+Each thumbs click or comment appends one line; lines about the same answer share its
+``answer_id`` and are merged when read (the last rating wins, comments accumulate).
+Appends take an exclusive file lock, so several server processes can share one file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from qa.types import Answer
+
+RATINGS = ("up", "down")
+
+
+@dataclass(frozen=True)
+class FeedbackEntry:
+    """One feedback event about one shown answer."""
+
+    answer_id: str
+    question: str
+    standalone: str
+    answer: str
+    abstained: bool
+    citations: list[dict]
+    backend: str
+    index_version: str
+    rating: str | None = None  # "up", "down", or None for a comment on its own
+    comment: str = ""
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    @classmethod
+    def about(cls, answer: Answer, answer_id: str, rating: str | None, comment: str = "") -> FeedbackEntry:
+        if rating is not None and rating not in RATINGS:
+            raise ValueError(f"rating must be one of {RATINGS} or empty, got {rating!r}")
+        citations = [{"number": c.number, "quote": c.quote, "section": c.section,
+                      "source": c.source, "start": c.start, "end": c.end} for c in answer.citations]
+        return cls(answer_id, answer.question, answer.standalone or answer.question, answer.text,
+                   answer.abstained, citations, answer.llm, answer.index_version, rating,
+                   comment.strip()[:2000])
+
+
+def new_answer_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class JsonlFeedback:
+    """Feedback in a JSONL file (``<home>/feedback.jsonl`` by default)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def add(self, entry: FeedbackEntry) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = (json.dumps(asdict(entry), ensure_ascii=False) + "\n").encode("utf-8")
+        with open(self.path, "ab") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def entries(self) -> list[FeedbackEntry]:
+        """Every well-formed entry, oldest first (a torn or foreign line is skipped)."""
+        if not self.path.is_file():
+            return []
+        out = []
+        for line in self.path.read_text("utf-8", errors="replace").splitlines():
+            try:
+                out.append(FeedbackEntry(**json.loads(line)))
+            except (ValueError, TypeError):
+                continue
+        return out
+
+
+def merged(entries: list[FeedbackEntry]) -> list[FeedbackEntry]:
+    """One entry per answer: the last rating given, all comments joined.
+
+    >>> a = FeedbackEntry("1", "q", "q", "a", False, [], "x", "v", "up", created="t1")
+    >>> b = FeedbackEntry("1", "q", "q", "a", False, [], "x", "v", "down", "wrong dose", created="t2")
+    >>> [(e.rating, e.comment) for e in merged([a, b])]
+    [('down', 'wrong dose')]
+    """
+    by_answer: dict[str, FeedbackEntry] = {}
+    for entry in entries:
+        old = by_answer.get(entry.answer_id)
+        if old is None:
+            by_answer[entry.answer_id] = entry
+            continue
+        comment = " | ".join(c for c in (old.comment, entry.comment) if c)
+        rating = entry.rating or old.rating
+        by_answer[entry.answer_id] = FeedbackEntry(**{**asdict(entry), "rating": rating, "comment": comment})
+    return list(by_answer.values())
+
+
+def draft_cases(entries: list[FeedbackEntry]) -> list[dict]:
+    """Down-voted answers as draft eval cases for a curator to complete.
+
+    A draft has the fields of ``evals/data/cases.jsonl`` with the ones only a person can
+    fill left empty (``answerable`` is null), plus what the user said was wrong and
+    what was answered, so ``python -m evals.validate`` rejects it until it is finished.
+    """
+    drafts = []
+    for entry in merged(entries):
+        if entry.rating != "down":
+            continue
+        drafts.append({
+            "id": f"feedback-{entry.answer_id}",
+            "question": entry.standalone or entry.question,
+            "category": "feedback",
+            "answerable": None,
+            "gold_answer": "",
+            "key_facts": [],
+            "evidence": [],
+            "note": f"Draft from feedback of {entry.created[:10]}; index {entry.index_version}, "
+                    f"backend {entry.backend}.",
+            "what_was_wrong": entry.comment or "(no comment; thumbs down)",
+            "answer_given": entry.answer,
+            "abstained": entry.abstained,
+            "citations_given": [c.get("quote", "") for c in entry.citations],
+        })
+    return drafts

@@ -1,0 +1,71 @@
+"""One process serving the web chat at ``/`` and the HTTP API under ``/api``."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+
+import gradio as gr
+from fastapi import FastAPI
+
+from ingest.settings import Settings
+from qa import get_engine, make_generator
+
+from .http import TOKEN_COOKIE, create_api
+from .render import CSS
+from .web import build_ui
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding to ``host`` keeps the service on this machine.
+
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The FastAPI app: API routes first, the Gradio chat mounted at ``/``.
+
+    The API's middleware (body limit, bearer token) wraps the mounted chat as well.
+    """
+    api = create_api(settings)
+    return gr.mount_gradio_app(api, build_ui(settings), path="/", css=CSS, footer_links=[],
+                               show_error=False)
+
+
+def warm_up(settings: Settings) -> None:
+    """Load the index, the embedder and the model before the first question arrives."""
+    try:
+        get_engine(settings)
+        make_generator(settings.llm, settings)
+        log.info("models loaded; ready")
+    except Exception:
+        log.exception("warm-up failed")
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    if not is_loopback(settings.host):
+        log.warning("binding to %s: the service is reachable from the network%s", settings.host,
+                    "" if settings.api_token else " and has no api_token set")
+    app = create_app(settings)
+    threading.Thread(target=warm_up, args=(settings,), daemon=True, name="warm-up").start()
+    shown = "localhost" if settings.host in ("127.0.0.1", "localhost") else settings.host
+    print(f"sourceqa: web chat on http://{shown}:{settings.port}/  (HTTP API: POST /api/ask, "
+          f"GET /healthz; token {'required' if settings.api_token else 'off'}; Ctrl-C stops)",
+          flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+__all__ = ["TOKEN_COOKIE", "create_app", "is_loopback", "serve", "warm_up"]

@@ -1,0 +1,151 @@
+"""The web chat (Gradio): a thin shell over :func:`qa.stream` and the feedback log.
+
+Conversation state (earlier questions, shown answers) lives in the browser session's
+``gr.State``, so any server process can answer the next question.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import gradio as gr
+
+from ingest import IndexProblem, SettingsError
+from ingest.index import read_manifest
+from ingest.settings import Settings
+from qa import Answer, stream
+from qa.api import engine_loaded
+
+from .feedback import FeedbackEntry, JsonlFeedback, new_answer_id
+from .render import API_LINE, answer_html, draft_html, sources_html, status_line
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "What is calcinosis cutis?",
+    "What is the most frequent cause of metastatic calcinosis cutis?",
+    "How is calcinosis cutis treated?",
+    "Where do the lesions of tumoral calcinosis appear?",
+]
+BACKENDS = ["local", "extractive", "openai"]
+LOADING = ("Loading the index and the models (first question only; this takes a few seconds, "
+           "longer if the index has to be built)\u2026")
+
+
+def _error_html(message: str) -> str:
+    from html import escape
+
+    return f'<div class="sq-abstain"><strong>Cannot answer.</strong> {escape(message)}</div>'
+
+
+class ChatSession:
+    """What the callbacks need: settings and the feedback log; per-user state is passed in."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.feedback = JsonlFeedback(settings.feedback_path)
+
+    def respond(self, message: str, chat: list[dict], turns: list[dict], backend: str,
+                top_k: float) -> Iterator[tuple]:
+        """Stream one answer: (textbox, chat, turns, sources) updates."""
+        question = (message or "").strip()
+        if not question:
+            yield "", chat, turns, gr.skip()
+            return
+        chat = [*chat, {"role": "user", "content": question},
+                {"role": "assistant", "content": draft_html("")}]
+        if not engine_loaded(self.settings):
+            chat[-1]["content"] = f'<div class="sq-draft"><span class="sq-note">{LOADING}</span></div>'
+        yield "", chat, turns, gr.skip()
+        history = [turn["question"] for turn in turns]
+        draft = ""
+        try:
+            for item in stream(question, llm=backend or None, top_k=int(top_k) if top_k else None,
+                               history=history, settings=self.settings):
+                if isinstance(item, Answer):
+                    answer_id = new_answer_id()
+                    chat[-1] = {"role": "assistant", "content": answer_html(item)}
+                    turns = [*turns, {"question": question, "answer_id": answer_id,
+                                      "message": len(chat) - 1, "answer": item}]
+                    yield "", chat, turns, sources_html(item)
+                    return
+                draft += item
+                chat[-1] = {"role": "assistant", "content": draft_html(draft)}
+                yield "", chat, turns, gr.skip()
+        except (SettingsError, ValueError, IndexProblem) as error:
+            chat[-1] = {"role": "assistant", "content": _error_html(str(error))}
+        except Exception as error:
+            log.exception("answering %r failed", question)
+            chat[-1] = {"role": "assistant",
+                        "content": _error_html(f"answering failed ({type(error).__name__}); see the server log")}
+        yield "", chat, turns, gr.skip()
+
+    def rate(self, turns: list[dict], data: gr.LikeData) -> tuple:
+        """Thumbs up/down on an answer: log it, then offer the comment box for that answer."""
+        turn = next((t for t in turns if t["message"] == data.index or
+                     (isinstance(data.index, (list, tuple)) and t["message"] == data.index[0])), None)
+        if turn is None or data.liked is None:
+            return gr.skip(), gr.skip()
+        rating = "up" if data.liked else "down"
+        self.feedback.add(FeedbackEntry.about(turn["answer"], turn["answer_id"], rating))
+        label = f"Comment on this answer ({'helpful' if rating == 'up' else 'not helpful'}; optional)"
+        return turn["answer_id"], gr.update(visible=True, label=label, value="")
+
+    def comment(self, text: str, answer_id: str, turns: list[dict]) -> tuple:
+        turn = next((t for t in turns if t["answer_id"] == answer_id), None)
+        if turn is not None and (text or "").strip():
+            self.feedback.add(FeedbackEntry.about(turn["answer"], answer_id, None, text))
+            gr.Info("Thank you: the comment is saved with the answer.")
+        return gr.update(visible=False, value="")
+
+    def status(self) -> str:
+        try:
+            manifest = read_manifest(self.settings.index_path)
+        except IndexProblem as problem:
+            return f"Index problem: {problem}"
+        return status_line(manifest, self.settings.llm)
+
+
+def build_ui(settings: Settings) -> gr.Blocks:
+    session = ChatSession(settings)
+    backends = list(dict.fromkeys([settings.llm, *BACKENDS]))
+    with gr.Blocks(title="sourceqa") as ui:
+        gr.Markdown("## sourceqa \u2014 answers only from the source, every sentence cited")
+        status = gr.Markdown(elem_id="sq-status")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(elem_id="sq-chat", height=460, feedback_options=("Like", "Dislike"),
+                                  sanitize_html=True, buttons=["copy"], show_label=False,
+                                  placeholder="Ask a question about the source text.")
+                with gr.Row():
+                    box = gr.Textbox(placeholder="Ask about the source\u2026", show_label=False, scale=5,
+                                     elem_id="sq-question", max_lines=4)
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="sq-ask")
+                comment = gr.Textbox(visible=False, elem_id="sq-comment", max_lines=3,
+                                     placeholder="What was wrong or missing? Press Enter to send.")
+                with gr.Row():
+                    examples = [gr.Button(text, size="sm", elem_classes=["sq-example"]) for text in EXAMPLES]
+                with gr.Accordion("Settings", open=False):
+                    backend = gr.Dropdown(backends, value=settings.llm, label="Answer backend",
+                                          info="Every backend's sentences are checked against the source.")
+                    top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages retrieved")
+                clear = gr.Button("New conversation", size="sm")
+                gr.Markdown(API_LINE, elem_classes=["sq-note"])
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(sources_html(None), elem_id="sq-sources")
+        turns = gr.State([])
+        rated = gr.State("")
+
+        inputs = [box, chat, turns, backend, top_k]
+        outputs = [box, chat, turns, sources]
+        box.submit(session.respond, inputs, outputs)
+        send.click(session.respond, inputs, outputs)
+        for button, text in zip(examples, EXAMPLES):
+            button.click(lambda t=text: t, None, box).then(session.respond, inputs, outputs)
+        chat.like(session.rate, [turns], [rated, comment])
+        comment.submit(session.comment, [comment, rated, turns], [comment])
+        clear.click(lambda: ([], [], sources_html(None)), None, [chat, turns, sources])
+        ui.load(session.status, None, status)
+    return ui
