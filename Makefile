@@ -13,7 +13,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # CI machines; these flags give a portable AVX2 build.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
 
-.PHONY: install index run test eval lint clean
+.PHONY: install browser index run test eval lint clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sourceqa needs Python 3.11 or newer: make PYTHON=python3.11 ...")'
@@ -26,13 +26,20 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The browser test drives Debian's chromium (Playwright uses it; it downloads no browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser test"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 index: install
 	$(BIN)/sourceqa ingest
 
 run: index
-	$(BIN)/sourceqa ask
+	$(BIN)/sourceqa serve
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest
 
 eval: install

@@ -63,8 +63,7 @@ class FakeLLM:
     def stream(self, messages):
         self.seen.append(messages)
         reply = self.replies.pop(0)
-        for piece in re.findall(r"\S+\s*", reply):
-            yield piece
+        yield from re.findall(r"\S+\s*", reply)
 
 
 @pytest.fixture
@@ -96,3 +95,68 @@ def real_settings(tmp_path_factory, real_embedder):
     settings = load_settings(environ={}, home=home, corpus_dir=SEED.parent)
     ingest(settings, embedder=real_embedder)
     return settings
+
+
+class Server:
+    """A real ``sourceqa serve`` process on a free loopback port."""
+
+    def __init__(self, home: Path, env: dict[str, str], log: Path) -> None:
+        import socket
+        import subprocess
+        import sys
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.home = home
+        self.log = log
+        environ = {**{k: v for k, v in os.environ.items() if not k.startswith("SOURCEQA_")},
+                   "SOURCEQA_HOME": str(home), "SOURCEQA_CORPUS_DIR": str(SEED.parent),
+                   "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **env}
+        with open(log, "wb") as output:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)], cwd=REPO, env=environ,
+                stdout=output, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 120.0) -> Server:
+        """Until /healthz says the index is loaded in memory (models warmed up)."""
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=2).json().get("index_loaded"):
+                    return self
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"server not ready in {timeout} s: {self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except Exception:  # noqa: BLE001
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def server(real_settings, tmp_path_factory):
+    """The web chat + HTTP API with the default (local) backend and no token."""
+    server = Server(Path(real_settings.home), {}, tmp_path_factory.mktemp("logs") / "server.log")
+    yield server.wait_ready()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def token_server(real_settings, tmp_path_factory):
+    """The same app with a bearer token set."""
+    server = Server(Path(real_settings.home), {"SOURCEQA_API_TOKEN": "s3cret-token", "SOURCEQA_LLM": "extractive"},
+                    tmp_path_factory.mktemp("logs") / "token-server.log")
+    yield server.wait_ready()
+    server.stop()
