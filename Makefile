@@ -36,7 +36,8 @@ browser:
 index: install
 	$(BIN)/sourceqa ingest
 
-run: index
+# serve updates the index from corpus/ itself (a no-op when unchanged) while the page loads.
+run: install
 	$(BIN)/sourceqa serve
 
 test: install browser

@@ -9,6 +9,7 @@ import threading
 import gradio as gr
 from fastapi import FastAPI
 
+from ingest import ingest
 from ingest.settings import Settings
 from qa import get_engine, make_generator
 
@@ -44,8 +45,10 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def warm_up(settings: Settings) -> None:
-    """Load the index, the embedder and the model before the first question arrives."""
+    """Bring the index up to date with the corpus (a no-op when nothing changed), then
+    load it, the embedder and the model before the first question arrives."""
     try:
+        ingest(settings)
         get_engine(settings)
         make_generator(settings.llm, settings)
         log.info("models loaded; ready")
