@@ -174,6 +174,13 @@ def write_version(index_dir: Path, manifest: dict, documents: dict[str, str], ch
     return index_dir / name
 
 
+def tidy(index_dir: Path) -> None:
+    """Remove what an interrupted ingest left behind (call with the ingest lock held)."""
+    version = current_version(index_dir)
+    if version is not None:
+        _remove_old_versions(Path(index_dir), keep=version.name)
+
+
 def _remove_old_versions(index_dir: Path, keep: str) -> None:
     for path in index_dir.iterdir():
         if path.name != keep and (path.name.startswith("v-") or path.name.startswith(".tmp-")
@@ -184,6 +191,37 @@ def _remove_old_versions(index_dir: Path, keep: str) -> None:
                 path.unlink(missing_ok=True)
 
 
+def verify_version(version: Path, manifest: dict) -> None:
+    """Check the format and every file's SHA-256 against the manifest; raises IndexProblem."""
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexProblem(f"index in {version} has format {manifest.get('format')}, this version "
+                           f"reads {FORMAT_VERSION}; run `sourceqa ingest` to rebuild it")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise IndexProblem(f"index manifest in {version} lists no files; run `sourceqa ingest` to rebuild")
+    for name, digest in files.items():
+        path = version / name
+        if "/" in name or not path.is_file():
+            raise IndexProblem(f"index file {path} is missing; run `sourceqa ingest` to rebuild")
+        if file_sha256(path) != digest:
+            raise IndexProblem(f"index file {path} is corrupted (checksum mismatch); "
+                               "run `sourceqa ingest` to rebuild")
+
+
+def served_manifest(index_dir: Path) -> dict | None:
+    """The served version's manifest if that version is intact, else None (logged)."""
+    try:
+        version = current_version(index_dir)
+        manifest = read_manifest(index_dir)
+        if version is None or manifest is None:
+            return None
+        verify_version(version, manifest)
+        return manifest
+    except IndexProblem as problem:
+        log.warning("the served index is damaged (%s); building a new one", problem)
+        return None
+
+
 def load_index(index_dir: Path) -> LoadedIndex:
     """Load and verify the served version; raises IndexProblem saying how to fix it."""
     index_dir = Path(index_dir)
@@ -191,16 +229,7 @@ def load_index(index_dir: Path) -> LoadedIndex:
     if version is None:
         raise IndexProblem(f"no index in {index_dir}; run `sourceqa ingest` to build it")
     manifest = read_manifest(index_dir)
-    if manifest.get("format") != FORMAT_VERSION:
-        raise IndexProblem(f"index in {version} has format {manifest.get('format')}, this version "
-                           f"reads {FORMAT_VERSION}; run `sourceqa ingest` to rebuild it")
-    for name, digest in manifest.get("files", {}).items():
-        path = version / name
-        if not path.is_file():
-            raise IndexProblem(f"index file {path} is missing; run `sourceqa ingest` to rebuild")
-        if file_sha256(path) != digest:
-            raise IndexProblem(f"index file {path} is corrupted (checksum mismatch); "
-                               "run `sourceqa ingest` to rebuild")
+    verify_version(version, manifest)
     try:
         documents = json.loads((version / "documents.json").read_text("utf-8"))
         chunk_rows = _read_jsonl(version / "chunks.jsonl")
@@ -224,9 +253,9 @@ def load_index(index_dir: Path) -> LoadedIndex:
 
 def previous_vectors(index_dir: Path) -> dict[str, np.ndarray]:
     """Embedding cache from the served version: embedding key -> vector (empty if none)."""
+    if served_manifest(index_dir) is None:
+        return {}  # no index yet, or a damaged one: never reuse its vectors
     version = current_version(index_dir)
-    if version is None or not (version / "manifest.json").is_file():
-        return {}
     cache: dict[str, np.ndarray] = {}
     try:
         for table, matrix in (("chunks.jsonl", "chunk_vectors.npy"),

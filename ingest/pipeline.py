@@ -15,7 +15,7 @@ from tqdm import tqdm
 from .chunk import CHUNKING_VERSION, chunk_document, preview_chunks
 from .clean import CLEANING_VERSION, clean_page
 from .embedders import Embedder, make_embedder
-from .index import SentenceRow, ingest_lock, previous_vectors, read_manifest, write_version
+from .index import SentenceRow, ingest_lock, previous_vectors, served_manifest, tidy, write_version
 from .keyword import KeywordIndex
 from .readers import read_corpus
 from .sentences import split_sentences
@@ -89,9 +89,10 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
     signature = _signature(settings, settings.embedder, {d.source: d.sha256 for d in raw_documents})
 
     with ingest_lock(index_dir):
-        served = read_manifest(index_dir) if (index_dir / "CURRENT").exists() else None
+        served = served_manifest(index_dir)  # None when missing or damaged: rebuild
         documents = [clean_page(d.text, d.source) for d in raw_documents]
         if served and all(served.get(k) == v for k, v in signature.items()):
+            tidy(index_dir)
             return _report(documents, served["chunk_count"], 0, 0, True, began, index_dir)
 
         loaded: list[Embedder] = [embedder] if embedder else []

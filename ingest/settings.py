@@ -40,7 +40,8 @@ class Settings(BaseModel):
     openai_base_url: str = Field("http://127.0.0.1:11434/v1", description="OpenAI-compatible endpoint.")
     openai_model: str = Field("llama3.2", description="Model name sent to the OpenAI-compatible endpoint.")
     openai_api_key: str = Field("not-needed", description="API key for the endpoint, if it wants one.")
-    llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM call is abandoned.")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds an answer may take to generate (waiting "
+                               "for the model included) before the source sentences are shown instead.")
     llm_max_tokens: int = Field(120, gt=0, le=2048, description="Most tokens an answer may generate.")
     llm_threads: int = Field(2, gt=0, description="CPU threads for the local llama.cpp model.")
     llm_context: int = Field(2048, ge=512, description="Context window for the local llama.cpp model.")

@@ -17,7 +17,7 @@ from ingest.settings import Settings
 from . import prompts
 from .evidence import Evidence, coverage_of, score_sentences
 from .followup import rewrite, topic_names
-from .llms import Generator, GeneratorError
+from .llms import Generator, GeneratorError, with_deadline
 from .question import InvalidQuestion, analyse, normalise, satisfies
 from .retrieve import HybridRetriever
 from .types import Answer, Citation, DroppedSentence, Passage
@@ -118,7 +118,8 @@ class Engine:
             started = time.perf_counter()
             pieces: list[str] = []
             try:
-                for piece in generator.stream(prompts.answer_messages(text, [e.text for e in evidence])):
+                messages = prompts.answer_messages(text, [e.text for e in evidence])
+                for piece in with_deadline(generator.stream(messages), self.settings.llm_timeout):
                     pieces.append(piece)
                     yield piece
             except GeneratorError as error:

@@ -15,7 +15,9 @@ because that wrapper formats prompts itself (Llama-2 style by default), whereas
 from __future__ import annotations
 
 import importlib.util
+import queue
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
@@ -57,6 +59,53 @@ def check_gguf(path: Path) -> Path:
         if handle.read(4) != b"GGUF":
             raise ValueError(f"{path} is not a GGUF model file (no GGUF header)")
     return path
+
+
+def with_deadline(pieces: Iterator[str], seconds: float) -> Iterator[str]:
+    """Yield ``pieces`` until they end, raising GeneratorError if they take over ``seconds``
+    in all or raise anything. The backend runs in a worker thread, so a hung call cannot
+    hold the answer (or the server thread) past the deadline; it is told to stop.
+
+    >>> list(with_deadline(iter(["a", "b"]), 5))
+    ['a', 'b']
+    """
+    channel: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for piece in pieces:
+                if stop.is_set():
+                    break
+                channel.put(("piece", piece))
+            channel.put(("end", None))
+        except Exception as error:  # noqa: BLE001 - any backend failure becomes a GeneratorError
+            channel.put(("error", error))
+        finally:
+            close = getattr(pieces, "close", None)
+            if close:
+                close()  # releases the backend (the llama.cpp lock) at once
+
+    threading.Thread(target=pump, daemon=True, name="generation").start()
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise GeneratorError(f"no complete answer within {seconds:g} s (setting llm_timeout)")
+            try:
+                kind, value = channel.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if kind == "end":
+                return
+            if kind == "error":
+                if isinstance(value, GeneratorError):
+                    raise value
+                raise GeneratorError(f"{type(value).__name__}: {value}") from value
+            yield value
+    finally:
+        stop.set()
 
 
 class LlamaCppGenerator:
