@@ -180,9 +180,9 @@ def test_a_second_ingest_waits_for_the_first(settings, seed_corpus, fake_embedde
         assert not finished.is_set(), "the second ingest ran while the first held the lock"
     worker.join(30)
     assert finished.is_set() and "widgets.txt" in read_manifest(settings.index_path)["corpus"]
-    with ingest_lock(settings.index_path), pytest.raises(IndexProblem, match="another ingest"):
-        with ingest_lock(settings.index_path, wait=False):
-            pass
+    with (ingest_lock(settings.index_path), pytest.raises(IndexProblem, match="another ingest"),
+          ingest_lock(settings.index_path, wait=False)):
+        pass
 
 
 class Slow:
