@@ -51,7 +51,7 @@ def _answer_one(question: str, args: argparse.Namespace, settings) -> None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    if args.question:
+    if args.question is not None:
         _answer_one(args.question, args, settings)
         return 0
     print(f"sourceqa: ask about the corpus in {settings.corpus_dir} (backend: {settings.llm}); "

@@ -85,7 +85,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
     settings = settings or load_settings()
     corpus_dir = Path(corpus_dir or settings.corpus_dir)
     index_dir = Path(index_dir or settings.index_path)
-    raw_documents = read_corpus(corpus_dir)
+    raw_documents = read_corpus(corpus_dir, int(settings.max_document_mb * 1_000_000))
     signature = _signature(settings, settings.embedder, {d.source: d.sha256 for d in raw_documents})
 
     with ingest_lock(index_dir):

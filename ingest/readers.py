@@ -79,8 +79,9 @@ def _files(corpus: Path) -> list[Path]:
     return found
 
 
-def read_corpus(corpus: Path) -> list[RawDocument]:
-    """Read every supported document; undecodable or binary files are skipped with a warning.
+def read_corpus(corpus: Path, max_bytes: int | None = None) -> list[RawDocument]:
+    """Read every supported document; undecodable, binary or too large files
+    (over ``max_bytes``) are skipped with a warning.
 
     Identical documents (same bytes) are read once.
     """
@@ -90,8 +91,14 @@ def read_corpus(corpus: Path) -> list[RawDocument]:
     documents: list[RawDocument] = []
     seen: dict[str, str] = {}
     for path in _files(corpus):
-        data = path.read_bytes()
         source = path.relative_to(corpus).as_posix()
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            log.warning("skipping %s: %.1f MB is over the max_document_mb setting (%.1f MB)",
+                        source, size / 1e6, max_bytes / 1e6)
+            continue
+        log.info("reading %s (%.1f MB)", source, size / 1e6)
+        data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         if b"\x00" in data:
             log.warning("skipping %s: binary content (NUL bytes) in a text file", source)

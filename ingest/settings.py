@@ -45,6 +45,8 @@ class Settings(BaseModel):
     llm_max_tokens: int = Field(120, gt=0, le=2048, description="Most tokens an answer may generate.")
     llm_threads: int = Field(2, gt=0, description="CPU threads for the local llama.cpp model.")
     llm_context: int = Field(2048, ge=512, description="Context window for the local llama.cpp model.")
+    max_document_mb: float = Field(50.0, gt=0, description="Larger corpus files are skipped with a "
+                                   "warning, which bounds ingest memory.")
     index_previews: bool = Field(False, description="Also index removed link previews as passages.")
     chunk_max_words: int = Field(120, ge=20, le=400, description="Most words per chunk.")
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")

@@ -20,6 +20,7 @@ from ingest.settings import Settings, load_settings
 
 from .engine import Engine
 from .llms import Generator, make_generator
+from .question import normalise
 from .types import Answer
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,13 @@ def engine_loaded(settings: Settings) -> bool:
         return any(key[0] == str(Path(settings.index_path)) for key in _engines)
 
 
-def _resolve(llm: str | Generator | None, top_k: int | None,
+def _resolve(question: object, llm: str | Generator | None, top_k: int | None,
              settings: Settings | None) -> tuple[Settings, Generator | None, str]:
+    """Validate the question first (nothing is loaded for a bad one), then pick the backend."""
     settings = settings or load_settings()
+    normalise(question, settings.max_question_chars)
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 50):
+        raise ValueError(f"top_k must be a whole number from 1 to 50, got {top_k!r}")
     if llm is None or isinstance(llm, str):
         name = llm or settings.llm
         return settings, make_generator(name, settings), name
@@ -72,7 +77,7 @@ def stream(question: str, *, llm: str | Generator | None = None, top_k: int | No
 
     The streamed draft is the model's raw text; only the final Answer is verified.
     """
-    settings, generator, name = _resolve(llm, top_k, settings)
+    settings, generator, name = _resolve(question, llm, top_k, settings)
     engine = get_engine(settings, embedder)
     run = engine.run(question, generator, name, top_k, history)
     yielded = False
@@ -100,7 +105,7 @@ def ask(question: str, *, llm: str | Generator | None = None, top_k: int | None 
     :func:`ingest.settings.load_settings`. Raises ``ValueError`` (``InvalidQuestion``)
     for an empty, too long or non-text question.
     """
-    settings, generator, name = _resolve(llm, top_k, settings)
+    settings, generator, name = _resolve(question, llm, top_k, settings)
     run = get_engine(settings, embedder).run(question, generator, name, top_k, history)
     while True:
         try:

@@ -51,16 +51,23 @@ class QuestionInfo:
     instruction: bool  # it tries to instruct the system
 
 
+# Terminal escape sequences (colour codes, OSC titles): pasted from a terminal, never meant.
+_TERMINAL_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
 def normalise(question: object, max_chars: int) -> str:
     """Validate and normalise a question; raises InvalidQuestion with a reason.
 
     >>> normalise("  What\\x00 is it?\\n", 100)
     'What is it?'
+    >>> normalise("What is \\x1b[31mit\\x1b[0m?", 100)
+    'What is it ?'
     """
     if not isinstance(question, str):
         raise InvalidQuestion(f"question must be text, got {type(question).__name__}")
     if len(question) > max_chars * 4:
         raise InvalidQuestion(f"question is too long ({len(question)} characters; limit {max_chars})")
+    question = _TERMINAL_ESCAPE.sub(" ", question)
     text = "".join(c if unicodedata.category(c)[0] != "C" else " " for c in question)
     text = unicodedata.normalize("NFKC", re.sub(r"\s+", " ", text)).strip()
     if not text:
