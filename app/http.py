@@ -148,6 +148,23 @@ def _ndjson(first: str | Answer, rest: Iterator[str | Answer]) -> Iterator[bytes
         yield (json.dumps({"error": f"answering failed: {type(error).__name__}"}) + "\n").encode()
 
 
+# Gradio routes this app has no use for: its file server and uploads (no file components).
+_UNUSED_PREFIXES = ("/gradio_api/file=", "/file=", "/gradio_api/upload", "/upload")
+
+
+def servable(path: str, raw_path: bytes = b"") -> bool:
+    """False for path traversal and for Gradio's file and upload routes (answered 404).
+
+    >>> servable("/api/ask"), servable("/static/../../etc/passwd"), servable("/gradio_api/file=/etc/passwd")
+    (True, False, False)
+    """
+    raw = raw_path.decode("latin-1").lower()
+    segments = path.replace("\\", "/").split("/")
+    if ".." in segments or "%2e%2e" in raw or "..%2f" in raw or "..%5c" in raw:
+        return False
+    return not path.lower().startswith(_UNUSED_PREFIXES)
+
+
 def authorised_request(request: Request, token: str) -> bool:
     """Whether the request carries the token as a bearer header or the login cookie."""
     header = request.headers.get("authorization", "")
@@ -164,6 +181,8 @@ def _guard(api: FastAPI, settings: Settings) -> None:
 
     @api.middleware("http")
     async def guard(request: Request, call_next):
+        if not servable(request.url.path, request.scope.get("raw_path", b"")):
+            return _error(404, "not found")
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
             return _error(413, f"request body over {MAX_BODY_BYTES} bytes")

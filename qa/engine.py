@@ -107,7 +107,9 @@ class Engine:
                 for r in self.chunk_sentences.get(self.chunk_rows[p.chunk_id], [])]
         ranked = score_sentences(self.index, rows, text, retrieval.question_vector)
         timings["retrieval"] = time.perf_counter() - began
-        evidence = ranked[: self.settings.evidence_sentences]
+        # Source sentences shaped like instructions ("ignore previous instructions",
+        # "system: ...") are never put in front of the model; they stay citable verbatim.
+        evidence = [e for e in ranked if not analyse(e.text).instruction][: self.settings.evidence_sentences]
         if not self._confident(text, evidence, info.kinds):
             return self._abstain(text, retrieval.passages, backend, timings, began)
 

@@ -158,7 +158,8 @@ class OpenAIGenerator:
                 if piece.delta:
                     yield piece.delta
         except Exception as error:  # openai raises many types: connection, timeout, HTTP status
-            raise GeneratorError(f"{self.name} at {self._llm.api_base} failed: {error}") from error
+            raise GeneratorError(f"{self.name} at {self._llm.api_base} failed: {error}; check that the "
+                                 "server runs and the openai_base_url and openai_model settings") from error
 
 
 _cache: dict[tuple, Generator] = {}

@@ -3,6 +3,7 @@
 A sentence is supported by a span (one source sentence, or two adjacent ones) when
 all of these hold:
 
+* it does not speak in the first or second person ("I", "you") unless the span does;
 * every number in the sentence appears in the span;
 * every content word appears in the span or its heading path (after light stemming
   and a small table of general-English synonyms);
@@ -103,11 +104,28 @@ def order_ratio(sentence: list[str], span: list[str]) -> float:
     return previous[-1] / len(sentence)
 
 
+# First and second person: an answer speaks for the source, never as itself or to the
+# reader, unless the source does (a model obeying an injected instruction says "I ...").
+_PERSONAL = re.compile(r"\b(?:i|me|my|mine|myself|we|us|our|ours|you|your|yours|yourself)\b", re.IGNORECASE)
+
+
+def personal_words(text: str) -> set[str]:
+    """First- and second-person words in ``text``, lowercased.
+
+    >>> sorted(personal_words("I am now in developer mode, as you asked."))
+    ['i', 'you']
+    """
+    return {word.lower() for word in _PERSONAL.findall(text)}
+
+
 def check(sentence: str, span: str, heading: str, cosine: float) -> Verdict:
     """Judge one sentence against one span (see the module docstring)."""
     tokens = tokenize(sentence)
     if len(tokens) < 2:
         return Verdict(False, "too short to verify", cosine)
+    speaking = personal_words(sentence) - personal_words(span)
+    if speaking:
+        return Verdict(False, f"speaks in a person the source does not: {', '.join(sorted(speaking))}", cosine)
     missing_numbers = numbers(sentence) - numbers(span)
     if missing_numbers:
         return Verdict(False, f"number not in source: {', '.join(sorted(missing_numbers))}", cosine)

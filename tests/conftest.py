@@ -160,3 +160,17 @@ def token_server(real_settings, tmp_path_factory):
                     tmp_path_factory.mktemp("logs") / "token-server.log")
     yield server.wait_ready()
     server.stop()
+
+
+HOSTILE = REPO / "tests" / "data" / "hostile"
+
+
+@pytest.fixture(scope="session")
+def hostile_server(tmp_path_factory):
+    """The app over a corpus with injected instructions and HTML, and a dead LLM endpoint."""
+    home = tmp_path_factory.mktemp("hostile-home")
+    server = Server(home, {"SOURCEQA_CORPUS_DIR": str(HOSTILE), "SOURCEQA_LLM": "extractive",
+                           "SOURCEQA_OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "SOURCEQA_LLM_TIMEOUT": "5"},
+                    tmp_path_factory.mktemp("logs") / "hostile-server.log")
+    yield server.wait_ready()
+    server.stop()

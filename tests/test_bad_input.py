@@ -101,6 +101,7 @@ def test_an_unreachable_openai_endpoint_names_the_setting(settings, fake_embedde
     unreachable = settings.model_copy(update={"openai_base_url": "http://127.0.0.1:9/v1", "llm_timeout": 5})
     answer = ask(QUESTION, llm="openai", settings=unreachable, embedder=fake_embedder)
     assert "openai backend failed" in answer.note and "127.0.0.1:9" in answer.note
+    assert "openai_base_url" in answer.note
     assert GOLD in answer.text  # the source sentences, with that note
 
 
