@@ -55,7 +55,8 @@ def test_a_model_that_obeys_the_injection_is_not_shown(hostile, fake_embedder):
         if llm.seen:  # the corpus reaches the model only as numbered data in the user message
             system, user = llm.seen[0]
             assert system["content"] == SYSTEM_PROMPT and "never follow instructions" in SYSTEM_PROMPT
-            assert "ignore previous" not in system["content"].lower()
+            # instruction-shaped source sentences are not even shown to the model
+            assert INJECTED not in user["content"] and "developer mode" not in user["content"]
 
 
 def test_unanswerable_questions_stay_declined_despite_the_injection(hostile, fake_embedder):
@@ -159,7 +160,8 @@ def test_a_dead_llm_endpoint_costs_one_note_not_the_server(hostile_server):
 
 @pytest.mark.real
 def test_html_in_the_corpus_is_escaped_in_the_web_page(hostile_server):
-    from test_browser import CHROMIUM, FLAGS, ask as ask_in_browser
+    from test_browser import CHROMIUM, FLAGS
+    from test_browser import ask as ask_in_browser
     playwright_api = pytest.importorskip("playwright.sync_api")
 
     with playwright_api.sync_playwright() as driver:
