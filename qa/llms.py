@@ -14,6 +14,7 @@ because that wrapper formats prompts itself (Llama-2 style by default), whereas
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import queue
 import threading
@@ -164,6 +165,17 @@ class OpenAIGenerator:
 
 _cache: dict[tuple, Generator] = {}
 _cache_lock = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free llama.cpp models before the interpreter tears down the modules their
+    destructors need (otherwise every exit prints an ignored TypeError)."""
+    for generator in list(_cache.values()):
+        model = getattr(generator, "_model", None)
+        if model is not None and hasattr(model, "close"):
+            model.close()
+    _cache.clear()
 
 
 def make_generator(name: str, settings: Settings) -> Generator | None:
