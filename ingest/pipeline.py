@@ -56,6 +56,7 @@ def _signature(settings: Settings, embedder_name: str, corpus: dict[str, str]) -
     return {"cleaning_version": CLEANING_VERSION, "chunking_version": CHUNKING_VERSION,
             "chunk_max_words": settings.chunk_max_words, "index_previews": settings.index_previews,
             "embedder_setting": embedder_name, "vector_store": settings.vector_store,
+            "ann_min_vectors": settings.ann_min_vectors, "ann_nprobe": settings.ann_nprobe,
             "corpus": corpus}
 
 
@@ -117,7 +118,8 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
         sentence_vectors, new_sentences = _embed(sentence_texts, sentence_keys, cache,
                                                  get_embedder, progress)
         dimension = int(chunk_vectors.shape[1])
-        store = new_vector_store(settings.vector_store, dimension)
+        store = new_vector_store(settings.vector_store, dimension, ann_min_vectors=settings.ann_min_vectors,
+                                 ann_nprobe=settings.ann_nprobe)
         store.add(chunk_vectors)
         keywords = KeywordIndex.from_texts([c.embed_text for c in chunks])
         manifest = {
@@ -127,6 +129,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
             "document_count": len(documents),
             "section_count": sum(len(d.sections) for d in documents),
             "chunk_count": len(chunks),
+            "vector_index": getattr(store, "kind", settings.vector_store),
             "sentence_count": len(sentences),
             "preview_count": sum(len(d.previews) for d in documents),
         }

@@ -47,6 +47,10 @@ class Settings(BaseModel):
     llm_context: int = Field(2048, ge=512, description="Context window for the local llama.cpp model.")
     max_document_mb: float = Field(50.0, gt=0, description="Larger corpus files are skipped with a "
                                    "warning, which bounds ingest memory.")
+    ann_min_vectors: int = Field(
+        200_000, ge=0, description="From this many chunks on, FAISS uses an approximate IVF index "
+                                   "instead of exact search (0: always exact); see bench/RESULTS.md.")
+    ann_nprobe: int = Field(32, ge=1, le=4096, description="IVF lists searched per query (recall vs speed).")
     index_previews: bool = Field(False, description="Also index removed link previews as passages.")
     chunk_max_words: int = Field(120, ge=20, le=400, description="Most words per chunk.")
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")

@@ -1,8 +1,10 @@
 """Vector stores behind one small interface, chosen by name.
 
-The default is FAISS through llama-index's ``FaissVectorStore`` (an exact inner-product
-index over unit vectors, i.e. cosine similarity). Rows are addressed by position, which
-matches the order of the chunk table saved beside the index.
+The default is FAISS through llama-index's ``FaissVectorStore``: an exact inner-product
+index over unit vectors (cosine similarity) up to ``ann_min_vectors`` rows, and an
+approximate IVF index (inverted lists searched ``ann_nprobe`` at a time) from there on,
+where exact search gets slow (bench/RESULTS.md shows where). Rows are addressed by
+position, which matches the order of the chunk table saved beside the index.
 """
 
 from __future__ import annotations
@@ -30,28 +32,67 @@ class VectorStore(Protocol):
         ...
 
 
+def ivf_lists(count: int) -> int:
+    """Inverted lists for an IVF index of ``count`` vectors: about sqrt(count).
+
+    >>> ivf_lists(1_000_000), ivf_lists(100_000)
+    (1000, 316)
+    """
+    return max(16, min(8192, int(count ** 0.5)))
+
+
 class FaissStore:
     name = "faiss"
     FILE = "vectors.faiss"
+    TRAINING_PER_LIST = 50  # training vectors per IVF list (FAISS wants at least 39)
 
-    def __init__(self, dimension: int, store=None) -> None:
+    def __init__(self, dimension: int, store=None, *, ann_min_vectors: int = 0, ann_nprobe: int = 32) -> None:
         try:
-            import faiss
-            from llama_index.vector_stores.faiss import FaissVectorStore
+            import faiss  # noqa: F401
+            from llama_index.vector_stores.faiss import FaissVectorStore  # noqa: F401
         except ImportError as error:  # pragma: no cover - dependencies of the project
             raise ImportError("Faiss is not available - pip install faiss-cpu "
                               "llama-index-vector-stores-faiss") from error
         self.dimension = dimension
-        self._store = store or FaissVectorStore(faiss_index=faiss.IndexFlatIP(dimension))
+        self.ann_min_vectors = ann_min_vectors  # 0: always exact
+        self.ann_nprobe = ann_nprobe
+        self._store = store
+
+    @property
+    def kind(self) -> str:
+        """'flat' (exact) or 'ivf<lists>' (approximate)."""
+        if self._store is None or not hasattr(self._store.client, "nlist"):
+            return "flat"
+        return f"ivf{self._store.client.nlist}"
 
     @property
     def count(self) -> int:
-        return int(self._store.client.ntotal)
+        return int(self._store.client.ntotal) if self._store is not None else 0
+
+    def _new_index(self, vectors: np.ndarray):
+        import faiss
+        from llama_index.vector_stores.faiss import FaissVectorStore
+
+        total = len(vectors)
+        if not self.ann_min_vectors or total < self.ann_min_vectors:
+            return FaissVectorStore(faiss_index=faiss.IndexFlatIP(self.dimension))
+        lists = ivf_lists(total)
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dimension), self.dimension, lists,
+                                   faiss.METRIC_INNER_PRODUCT)
+        sample = vectors
+        if total > self.TRAINING_PER_LIST * lists:
+            rows = np.random.default_rng(0).choice(total, self.TRAINING_PER_LIST * lists, replace=False)
+            sample = vectors[np.sort(rows)]
+        index.train(sample)
+        index.nprobe = min(self.ann_nprobe, lists)
+        return FaissVectorStore(faiss_index=index)
 
     def add(self, vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
             raise ValueError(f"expected vectors of dimension {self.dimension}, got {vectors.shape}")
+        if self._store is None:  # the kind of index is chosen from the first (bulk) add
+            self._store = self._new_index(vectors)
         # One bulk add: llama-index's add() inserts node by node, which is slow at scale.
         self._store.client.add(vectors)
 
@@ -66,6 +107,8 @@ class FaissStore:
         return [(int(i), float(s)) for i, s in zip(result.ids, result.similarities)]
 
     def save(self, folder: Path) -> list[str]:
+        if self._store is None:
+            self.add(np.zeros((0, self.dimension), dtype=np.float32))
         self._store.persist(persist_path=str(Path(folder) / self.FILE))
         return [self.FILE]
 
@@ -82,10 +125,11 @@ class FaissStore:
 STORES = {"faiss": FaissStore}
 
 
-def new_vector_store(name: str, dimension: int) -> VectorStore:
+def new_vector_store(name: str, dimension: int, **options) -> VectorStore:
+    """A new, empty store; ``options`` are the store's own settings (ann_min_vectors, ...)."""
     if name not in STORES:
         raise ValueError(f"unknown vector store {name!r}; known: {sorted(STORES)}")
-    return STORES[name](dimension)
+    return STORES[name](dimension, **options)
 
 
 def load_vector_store(name: str, folder: Path, dimension: int) -> VectorStore:
