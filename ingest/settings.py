@@ -40,6 +40,12 @@ class Settings(BaseModel):
     openai_base_url: str = Field("http://127.0.0.1:11434/v1", description="OpenAI-compatible endpoint.")
     openai_model: str = Field("llama3.2", description="Model name sent to the OpenAI-compatible endpoint.")
     openai_api_key: str = Field("not-needed", description="API key for the endpoint, if it wants one.")
+    openai_retries: int = Field(3, ge=0, le=10, description="Retries of an OpenAI-compatible request after "
+                                "a 429, a 5xx or a connection failure (before the first token only).")
+    openai_backoff: float = Field(0.5, ge=0, le=30, description="Seconds before the first retry; doubles "
+                                  "each time (the server's Retry-After wins).")
+    llm_concurrency: int = Field(4, ge=0, le=1024, description="Most requests in flight to the OpenAI-compatible "
+                                 "endpoint per process (0: no limit).")
     llm_timeout: float = Field(30.0, gt=0, description="Seconds an answer may take to generate (waiting "
                                "for the model included) before the source sentences are shown instead.")
     llm_max_tokens: int = Field(120, gt=0, le=2048, description="Most tokens an answer may generate.")
@@ -48,7 +54,7 @@ class Settings(BaseModel):
     max_document_mb: float = Field(50.0, gt=0, description="Larger corpus files are skipped with a "
                                    "warning, which bounds ingest memory.")
     ann_min_vectors: int = Field(
-        200_000, ge=0, description="From this many chunks on, FAISS uses an approximate IVF index "
+        50_000, ge=0, description="From this many chunks on, FAISS uses an approximate IVF index "
                                    "instead of exact search (0: always exact); see bench/RESULTS.md.")
     ann_nprobe: int = Field(32, ge=1, le=4096, description="IVF lists searched per query (recall vs speed).")
     index_previews: bool = Field(False, description="Also index removed link previews as passages.")
