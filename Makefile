@@ -13,7 +13,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # CI machines; these flags give a portable AVX2 build.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
 
-.PHONY: install browser index run test eval lint clean
+.PHONY: install browser index run test bench bench-quick eval lint clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sourceqa needs Python 3.11 or newer: make PYTHON=python3.11 ...")'
@@ -21,7 +21,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	@echo "Installing sourceqa into $(VENV) (the first time builds llama-cpp-python: about 6 minutes)"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	touch $@
 
 install: $(STAMP)
@@ -43,11 +43,18 @@ run: install
 test: install browser
 	$(BIN)/python -m pytest
 
+# Benchmarks against the llama-index quick start, and scale to 1M chunks (not part of test).
+bench: install
+	$(BIN)/python -m bench.run
+
+bench-quick: install
+	$(BIN)/python -m bench.run --quick
+
 eval: install
 	$(BIN)/sourceqa eval
 
 lint: install
-	$(BIN)/ruff check ingest qa app evals tests
+	$(BIN)/ruff check ingest qa app evals tests bench
 
 clean:
 	rm -rf .sourceqa .pytest_cache

@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): sourceqa against the stock llama-index pipeline, and scale."""

@@ -1,0 +1,94 @@
+"""``make bench``: sourceqa against the llama-index quick start, then scale; writes bench/RESULTS.md.
+
+Every number in one run on one machine; each side runs in its own process so that
+peak memory is its own. ``--quick`` answers 6 questions and stops the scale part at
+100k chunks (a few minutes); the full run answers 20 and goes to 1M (about 15 minutes).
+
+    python -m bench.run [--quick] [--out bench/RESULTS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .report import render, scale_plot_svg
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+
+
+def _python(*args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    result = subprocess.run([sys.executable, "-m", *args], check=False, cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=timeout)
+    if result.returncode:
+        sys.stderr.write(result.stderr[-4000:])
+        raise SystemExit(f"bench: `python -m {' '.join(args)}` failed (exit {result.returncode})")
+    return result
+
+
+def cold_ingest(side: str, repeats: int) -> dict:
+    """A new process that imports everything, loads the embedder and ingests the seed."""
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        result = _python("bench.pipeline", "cold-ingest", side)
+        times.append(time.perf_counter() - began)
+    chunks = int(result.stdout.strip().splitlines()[-1])
+    return {"median": statistics.median(times), "p95": max(times), "n": repeats, "chunks": chunks}
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory = next((int(line.split()[1]) / 1024 / 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), 0)
+    from importlib.metadata import version
+
+    packages = {name: version(name) for name in ("llama-index-core", "faiss-cpu", "llama-cpp-python",
+                                                 "sentence-transformers", "torch")}
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory, 1),
+            "python": platform.python_version(), "packages": packages,
+            "date": time.strftime("%Y-%m-%d %H:%M %Z")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="6 questions, scale up to 100k chunks")
+    parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
+    args = parser.parse_args(argv)
+    cases, repeats = (6, 2) if args.quick else (20, 3)
+    sizes = [10_000, 50_000, 100_000] if args.quick else [10_000, 50_000, 100_000, 1_000_000]
+    began = time.perf_counter()
+    results: dict = {"machine": machine(), "quick": args.quick, "cases": cases, "repeats": repeats}
+    with tempfile.TemporaryDirectory() as scratch:
+        for side in ("sourceqa", "baseline"):
+            print(f"bench: {side}: cold ingest, warm ingest, retrieval, {cases} answers", flush=True)
+            results.setdefault("cold_ingest", {})[side] = cold_ingest(side, repeats)
+            out = Path(scratch) / f"{side}.json"
+            _python("bench.pipeline", side, "--cases", str(cases), "--repeats", str(repeats), "--out", str(out))
+            results[side] = json.loads(out.read_text())
+        print(f"bench: scale at {', '.join(f'{s:,}' for s in sizes)} chunks", flush=True)
+        out = Path(scratch) / "scale.json"
+        _python("bench.scale", "--sizes", *map(str, sizes), "--out", str(out))
+        results["scale"] = json.loads(out.read_text())
+    results["seconds"] = time.perf_counter() - began
+    (BENCH / "results.json").write_text(json.dumps(results, indent=2))
+    (BENCH / "scale.svg").write_text(scale_plot_svg(results["scale"]))
+    args.out.write_text(render(results))
+    print(f"bench: done in {results['seconds'] / 60:.1f} min; wrote {args.out}, bench/results.json, "
+          "bench/scale.svg", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,106 @@
+"""Scale: exact (flat) vs approximate (IVF) FAISS search at 10k, 100k and 1M chunks.
+
+Vectors are synthetic: unit vectors around 2,000 random centres in 384 dimensions (the
+embedder's), so neighbours are meaningful as with real sentence embeddings; queries are
+drawn the same way. Search goes through ``ingest.stores.FaissStore``, the product's code
+path (llama-index's FaissVectorStore included).
+
+    python -m bench.scale --sizes 10000 100000 1000000 --out scale.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+
+import numpy as np
+
+from ingest.stores import FaissStore
+
+DIMENSION = 384
+QUERIES = 300
+
+
+def synthetic(count: int, seed: int, centres: np.ndarray) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    out = np.empty((count, DIMENSION), dtype=np.float32)
+    for first in range(0, count, 100_000):  # in blocks: float32 all the way, bounded temporaries
+        n = min(100_000, count - first)
+        block = centres[rng.integers(len(centres), size=n)] + 0.03 * rng.standard_normal(
+            (n, DIMENSION), dtype=np.float32)
+        out[first:first + n] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def _index_bytes(store: FaissStore) -> int:
+    import faiss
+
+    return int(faiss.serialize_index(store._store.client).size)
+
+
+def _latencies(store: FaissStore, queries: np.ndarray) -> tuple[list[float], list[set[int]]]:
+    for query in queries[:20]:  # warm-up
+        store.search(query, 10)
+    times, results = [], []
+    for query in queries:
+        began = time.perf_counter()
+        hits = store.search(query, 10)
+        times.append(time.perf_counter() - began)
+        results.append({row for row, _ in hits})
+    return times, results
+
+
+def _p(values: list[float], q: int) -> float:
+    return float(np.percentile(values, q))
+
+
+def measure(count: int, nprobes: list[int]) -> dict:
+    rng = np.random.default_rng(1234)
+    centres = rng.standard_normal((2000, DIMENSION), dtype=np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    vectors = synthetic(count, 1, centres)
+    queries = synthetic(QUERIES, 2, centres)
+    row: dict = {"chunks": count}
+
+    began = time.perf_counter()
+    flat = FaissStore(DIMENSION, ann_min_vectors=0)
+    flat.add(vectors)
+    row["flat"] = {"build_s": time.perf_counter() - began, "index_mb": _index_bytes(flat) / 1e6}
+    times, exact = _latencies(flat, queries)
+    row["flat"].update(p50_ms=_p(times, 50) * 1e3, p95_ms=_p(times, 95) * 1e3)
+
+    began = time.perf_counter()
+    ivf = FaissStore(DIMENSION, ann_min_vectors=1, ann_nprobe=nprobes[0])
+    ivf.add(vectors)
+    row["ivf"] = {"kind": ivf.kind, "build_s": time.perf_counter() - began, "index_mb": _index_bytes(ivf) / 1e6,
+                  "by_nprobe": {}}
+    for nprobe in nprobes:
+        ivf._store.client.nprobe = nprobe
+        times, approximate = _latencies(ivf, queries)
+        recall = statistics.mean(len(a & e) / 10 for a, e in zip(approximate, exact))
+        row["ivf"]["by_nprobe"][nprobe] = {"p50_ms": _p(times, 50) * 1e3, "p95_ms": _p(times, 95) * 1e3,
+                                          "recall_at_10": recall}
+    row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--nprobe", type=int, nargs="+", default=[32, 8, 16, 64])
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    rows = []
+    for count in args.sizes:
+        rows.append(measure(count, args.nprobe))
+        print(json.dumps(rows[-1]), flush=True)
+    with open(args.out, "w") as handle:
+        json.dump(rows, handle, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
