@@ -19,12 +19,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from ingest import IndexProblem, SettingsError
-from ingest.index import read_manifest
 from ingest.settings import Settings
+from ingest.storage import storage_for
 from qa import Answer, ask, stream
 from qa.api import engine_loaded
 
-from .feedback import FeedbackEntry, JsonlFeedback
+from .feedback import FeedbackEntry, feedback_store
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def _error(status: int, message: str, **extra) -> JSONResponse:
 
 
 def manifest_summary(settings: Settings) -> dict | None:
-    manifest = read_manifest(settings.index_path)
+    manifest = storage_for(settings).manifest()
     if not manifest:
         return None
     keys = ("version", "created", "document_count", "section_count", "chunk_count", "sentence_count",
@@ -81,7 +81,7 @@ def manifest_summary(settings: Settings) -> dict | None:
 def create_api(settings: Settings) -> FastAPI:
     api = FastAPI(title="sourceqa", description=__doc__, docs_url="/api/docs", redoc_url=None,
                   openapi_url="/api/openapi.json")
-    feedback = JsonlFeedback(settings.feedback_path)
+    feedback = feedback_store(settings)
     _guard(api, settings)
 
     @api.exception_handler(RequestValidationError)

@@ -15,12 +15,12 @@ from tqdm import tqdm
 from .chunk import CHUNKING_VERSION, chunk_document, preview_chunks
 from .clean import CLEANING_VERSION, clean_page
 from .embedders import Embedder, make_embedder
-from .index import SentenceRow, ingest_lock, previous_vectors, served_manifest, tidy, write_version
+from .index import SentenceRow
 from .keyword import KeywordIndex
 from .readers import read_corpus
 from .sentences import split_sentences
 from .settings import Settings, load_settings
-from .stores import new_vector_store
+from .storage import FileStorage, storage_for
 from .types import Chunk, CleanDocument
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class IngestReport:
     reused: int  # vectors taken over from the previous version
     unchanged: bool  # nothing to do: the served index already matches the corpus
     seconds: float
-    index: Path
+    index: Path | str  # the index folder, or a description of the database
 
     def summary(self) -> str:
         state = ("corpus unchanged, nothing re-embedded" if self.unchanged
@@ -85,16 +85,17 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
     began = time.perf_counter()
     settings = settings or load_settings()
     corpus_dir = Path(corpus_dir or settings.corpus_dir)
-    index_dir = Path(index_dir or settings.index_path)
+    storage = storage_for(settings, index_dir)
+    where = storage.index_dir if isinstance(storage, FileStorage) else storage.describe()
     raw_documents = read_corpus(corpus_dir, int(settings.max_document_mb * 1_000_000))
     signature = _signature(settings, settings.embedder, {d.source: d.sha256 for d in raw_documents})
 
-    with ingest_lock(index_dir):
-        served = served_manifest(index_dir)  # None when missing or damaged: rebuild
+    with storage.lock():
+        served = storage.served_manifest()  # None when missing or damaged: rebuild
         documents = [clean_page(d.text, d.source) for d in raw_documents]
         if served and all(served.get(k) == v for k, v in signature.items()):
-            tidy(index_dir)
-            return _report(documents, served["chunk_count"], 0, 0, True, began, index_dir)
+            storage.tidy()
+            return _report(documents, served["chunk_count"], 0, 0, True, began, where)
 
         loaded: list[Embedder] = [embedder] if embedder else []
 
@@ -106,7 +107,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
         chunks = _chunks(documents, settings)
         sentences = _sentences(documents, chunks)
         name = embedder.name if embedder else (served or {}).get("embedder", {}).get("name")
-        cache = previous_vectors(index_dir) if name else {}
+        cache = storage.previous_vectors() if name else {}
         name = name or get_embedder().name
         chunk_keys = [embedding_key(name, c.embed_text) for c in chunks]
         texts = {d.source: d.text for d in documents}
@@ -118,9 +119,6 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
         sentence_vectors, new_sentences = _embed(sentence_texts, sentence_keys, cache,
                                                  get_embedder, progress)
         dimension = int(chunk_vectors.shape[1])
-        store = new_vector_store(settings.vector_store, dimension, ann_min_vectors=settings.ann_min_vectors,
-                                 ann_nprobe=settings.ann_nprobe)
-        store.add(chunk_vectors)
         keywords = KeywordIndex.from_texts([c.embed_text for c in chunks])
         manifest = {
             **signature,
@@ -129,17 +127,16 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
             "document_count": len(documents),
             "section_count": sum(len(d.sections) for d in documents),
             "chunk_count": len(chunks),
-            "vector_index": getattr(store, "kind", settings.vector_store),
             "sentence_count": len(sentences),
             "preview_count": sum(len(d.previews) for d in documents),
         }
-        write_version(index_dir, manifest, {d.source: d.text for d in documents}, chunks,
-                      [p for d in documents for p in d.previews], sentences,
-                      {"chunks": chunk_keys, "sentences": sentence_keys},
-                      chunk_vectors, sentence_vectors, store, keywords)
+        storage.write_version(manifest, {d.source: d.text for d in documents}, chunks,
+                              [p for d in documents for p in d.previews], sentences,
+                              {"chunks": chunk_keys, "sentences": sentence_keys},
+                              chunk_vectors, sentence_vectors, keywords)
         embedded = new_chunks + new_sentences
         reused = len(chunks) + len(sentences) - embedded
-        return _report(documents, len(chunks), embedded, reused, False, began, index_dir)
+        return _report(documents, len(chunks), embedded, reused, False, began, where)
 
 
 def _chunks(documents: list[CleanDocument], settings: Settings) -> list[Chunk]:

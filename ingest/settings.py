@@ -32,7 +32,12 @@ class Settings(BaseModel):
     corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Folder of source documents to ingest.")
     index_dir: Path | None = Field(None, description="Index folder; default <home>/index.")
     embedder: str = Field("minilm", description="Embedder name: 'minilm' or 'st:/path/to/model'.")
-    vector_store: str = Field("faiss", description="Vector store name: 'faiss'.")
+    vector_store: str = Field("faiss", description="Where the index lives: 'faiss' (files under index_dir) "
+                              "or 'postgres' (PostgreSQL with pgvector at database_url).")
+    database_url: str = Field("", description="PostgreSQL URL for vector_store 'postgres', e.g. "
+                              "postgresql://user:password@host:5432/sourceqa.")
+    pg_hnsw_min_rows: int = Field(100_000, ge=0, description="From this many chunks on, the postgres "
+                                  "store builds an HNSW index on the embeddings (0: always).")
     llm: str = Field(
         "local",
         description="Answer backend: 'local', 'gguf:/path/model.gguf', 'openai' or 'extractive'.",

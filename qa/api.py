@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingest.embedders import Embedder, make_embedder
-from ingest.index import current_version, load_index
 from ingest.pipeline import ingest
 from ingest.settings import Settings, load_settings
+from ingest.storage import storage_for
 
 from .engine import Engine
 from .llms import Generator, make_generator
@@ -32,29 +32,36 @@ _lock = threading.Lock()
 def get_engine(settings: Settings, embedder: Embedder | None = None) -> Engine:
     """The engine for these settings, loaded once per process (thread-safe).
 
-    With no index on disk yet, it is built from the configured corpus first.
+    With no index yet, it is built from the configured corpus first. Each call checks
+    which version is served (a file read, or one query for postgres), so a re-ingest by
+    any process is picked up by the next question.
     """
-    index_dir = Path(settings.index_path)
+    storage = storage_for(settings)
+    where = _where(settings)
     with _lock:
-        version = current_version(index_dir)
-        key = (str(index_dir), version.name if version else None, settings, id(embedder))
+        version = storage.current()
+        key = (where, version, settings, id(embedder))
         if key not in _engines:
             if version is None:
-                log.warning("no index in %s yet; building it from %s", index_dir, settings.corpus_dir)
+                log.warning("no index in %s yet; building it from %s", where, settings.corpus_dir)
                 ingest(settings, embedder=embedder)
-                version = current_version(index_dir)
-                key = (str(index_dir), version.name, settings, id(embedder))
-            index = load_index(index_dir)
+                version = storage.current()
+                key = (where, version, settings, id(embedder))
+            index = storage.load()
             model = embedder or make_embedder(settings.embedder)
             _engines.clear()  # one served version at a time; a re-ingest replaces it
             _engines[key] = Engine(settings, index, model)
         return _engines[key]
 
 
+def _where(settings: Settings) -> str:
+    return settings.database_url if settings.vector_store == "postgres" else str(Path(settings.index_path))
+
+
 def engine_loaded(settings: Settings) -> bool:
-    """Whether an engine for this index folder is already in memory (no loading wait)."""
+    """Whether an engine for this index is already in memory (no loading wait)."""
     with _lock:
-        return any(key[0] == str(Path(settings.index_path)) for key in _engines)
+        return any(key[0] == _where(settings) for key in _engines)
 
 
 def _resolve(question: object, llm: str | Generator | None, top_k: int | None,

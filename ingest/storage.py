@@ -1,0 +1,113 @@
+"""Where a built index lives, chosen by the ``vector_store`` setting.
+
+``faiss`` (the embedded default): versioned folders on local disk (see ``index.py``).
+``postgres``: PostgreSQL with pgvector (see ``pgstore.py``), so that any number of app
+processes on any machines serve the same index.
+
+Both keep the same promises: one ingest at a time, a new version becomes visible
+whole or not at all, and readers can always tell which version they serve.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from . import index as files
+from .index import LoadedIndex, SentenceRow
+from .keyword import KeywordIndex
+from .settings import Settings
+from .stores import new_vector_store
+from .types import Chunk, Preview
+
+
+class Storage(Protocol):
+    def lock(self, wait: bool = True) -> contextlib.AbstractContextManager: ...
+
+    def current(self) -> str | None:
+        """The served version's name (cheap: called on every question)."""
+        ...
+
+    def manifest(self) -> dict | None:
+        """The served version's manifest, unverified; None when there is no index."""
+        ...
+
+    def served_manifest(self) -> dict | None:
+        """The served version's manifest if it is intact, else None (call under the lock)."""
+        ...
+
+    def previous_vectors(self) -> dict[str, np.ndarray]: ...
+
+    def write_version(self, manifest: dict, documents: dict[str, str], chunks: list[Chunk],
+                      previews: list[Preview], sentences: list[SentenceRow], keys: dict[str, list[str]],
+                      chunk_vectors: np.ndarray, sentence_vectors: np.ndarray,
+                      keywords: KeywordIndex) -> str:
+        """Write a complete new version and make it the served one; returns its name."""
+        ...
+
+    def tidy(self) -> None: ...
+
+    def load(self) -> LoadedIndex: ...
+
+    @property
+    def kind(self) -> str: ...
+
+
+class FileStorage:
+    """Versioned folders under ``index_dir`` with a FAISS vector index."""
+
+    def __init__(self, settings: Settings, index_dir: Path | None = None) -> None:
+        self.settings = settings
+        self.index_dir = Path(index_dir or settings.index_path)
+        self._kind = "flat"
+
+    def lock(self, wait: bool = True):
+        return files.ingest_lock(self.index_dir, wait)
+
+    def current(self) -> str | None:
+        version = files.current_version(self.index_dir)
+        return version.name if version else None
+
+    def manifest(self) -> dict | None:
+        return files.read_manifest(self.index_dir)
+
+    def served_manifest(self) -> dict | None:
+        return files.served_manifest(self.index_dir)
+
+    def previous_vectors(self) -> dict[str, np.ndarray]:
+        return files.previous_vectors(self.index_dir)
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    def write_version(self, manifest, documents, chunks, previews, sentences, keys, chunk_vectors,
+                      sentence_vectors, keywords) -> str:
+        store = new_vector_store("faiss", int(chunk_vectors.shape[1]),
+                                 ann_min_vectors=self.settings.ann_min_vectors,
+                                 ann_nprobe=self.settings.ann_nprobe)
+        store.add(chunk_vectors)
+        self._kind = store.kind
+        manifest = {**manifest, "vector_index": store.kind}
+        return files.write_version(self.index_dir, manifest, documents, chunks, previews, sentences, keys,
+                                   chunk_vectors, sentence_vectors, store, keywords).name
+
+    def tidy(self) -> None:
+        files.tidy(self.index_dir)
+
+    def load(self) -> LoadedIndex:
+        return files.load_index(self.index_dir)
+
+
+def storage_for(settings: Settings, index_dir: Path | None = None) -> Storage:
+    """The storage the settings name: 'faiss' (files) or 'postgres' (``database_url``)."""
+    if settings.vector_store == "faiss":
+        return FileStorage(settings, index_dir)
+    if settings.vector_store == "postgres":
+        from .pgstore import PostgresStorage
+
+        return PostgresStorage.for_settings(settings)
+    raise ValueError(f"unknown vector store {settings.vector_store!r}; use 'faiss' or 'postgres'")
