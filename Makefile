@@ -21,7 +21,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	@echo "Installing sourceqa into $(VENV) (the first time builds llama-cpp-python: about 6 minutes)"
-	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench,postgres]"
 	touch $@
 
 install: $(STAMP)

@@ -80,10 +80,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> int:
-    from app.feedback import JsonlFeedback, draft_cases
+    from app.feedback import draft_cases, feedback_store
 
     settings = _settings(args)
-    store = JsonlFeedback(settings.feedback_path)
+    store = feedback_store(settings)
     drafts = draft_cases(store.entries())
     out = args.out or Path(settings.home) / "feedback_drafts.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""User feedback on answers: an append-only JSONL log, and drafts of eval cases from it.
+"""User feedback on answers: an append-only log (a JSONL file, or a table in PostgreSQL with
+the postgres store, so that every replica writes to the same place), and eval-case drafts.
 
 Each thumbs click or comment appends one line; lines about the same answer share its
 ``answer_id`` and are merged when read (the last rating wins, comments accumulate).
@@ -37,14 +38,23 @@ class FeedbackEntry:
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     @classmethod
-    def about(cls, answer: Answer, answer_id: str, rating: str | None, comment: str = "") -> FeedbackEntry:
+    def about(cls, answer: Answer | dict, answer_id: str, rating: str | None, comment: str = "") -> FeedbackEntry:
+        """An entry about an Answer, or about its :func:`answer_record` (what the browser keeps)."""
         if rating is not None and rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS} or empty, got {rating!r}")
-        citations = [{"number": c.number, "quote": c.quote, "section": c.section,
-                      "source": c.source, "start": c.start, "end": c.end} for c in answer.citations]
-        return cls(answer_id, answer.question, answer.standalone or answer.question, answer.text,
-                   answer.abstained, citations, answer.llm, answer.index_version, rating,
+        record = answer if isinstance(answer, dict) else answer_record(answer)
+        return cls(answer_id, record["question"], record["standalone"] or record["question"], record["text"],
+                   record["abstained"], record["citations"], record["llm"], record["index_version"], rating,
                    comment.strip()[:2000])
+
+
+def answer_record(answer: Answer) -> dict:
+    """The JSON-ready part of an Answer that feedback needs (kept in the browser by the chat)."""
+    citations = [{"number": c.number, "quote": c.quote, "section": c.section,
+                  "source": c.source, "start": c.start, "end": c.end} for c in answer.citations]
+    return {"question": answer.question, "standalone": answer.standalone, "text": answer.text,
+            "abstained": answer.abstained, "citations": citations, "llm": answer.llm,
+            "index_version": answer.index_version}
 
 
 def new_answer_id() -> str:
@@ -80,6 +90,36 @@ class JsonlFeedback:
             except (ValueError, TypeError):
                 continue
         return out
+
+
+class PostgresFeedback:
+    """Feedback in the ``sourceqa_feedback`` table, shared by every app replica."""
+
+    def __init__(self, database_url: str) -> None:
+        from ingest.pgstore import engine_for, redact
+
+        self.engine = engine_for(database_url)
+        self.path = f"{redact(database_url)} (table sourceqa_feedback)"
+
+    def add(self, entry: FeedbackEntry) -> None:
+        import sqlalchemy
+
+        with self.engine.begin() as connection:
+            connection.execute(sqlalchemy.text(
+                "INSERT INTO sourceqa_feedback (answer_id, entry) VALUES (:id, CAST(:entry AS jsonb))"),
+                {"id": entry.answer_id, "entry": json.dumps(asdict(entry), ensure_ascii=False)})
+
+    def entries(self) -> list[FeedbackEntry]:
+        with self.engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT entry FROM sourceqa_feedback ORDER BY id").scalars().all()
+        return [FeedbackEntry(**row) for row in rows]
+
+
+def feedback_store(settings) -> JsonlFeedback | PostgresFeedback:
+    """Where feedback goes: the database with the postgres store (so replicas share it), else JSONL."""
+    if settings.vector_store == "postgres" and settings.database_url:
+        return PostgresFeedback(settings.database_url)
+    return JsonlFeedback(settings.feedback_path)
 
 
 def merged(entries: list[FeedbackEntry]) -> list[FeedbackEntry]:

@@ -1,7 +1,7 @@
 """The web chat (Gradio): a thin shell over :func:`qa.stream` and the feedback log.
 
-Conversation state (earlier questions, shown answers) lives in the browser session's
-``gr.State``, so any server process can answer the next question.
+Conversation state (earlier questions, what each shown answer cited) lives in the
+browser (``gr.BrowserState``) and comes with every event, so the server keeps none.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from collections.abc import Iterator
 import gradio as gr
 
 from ingest import IndexProblem, SettingsError
-from ingest.index import read_manifest
 from ingest.settings import Settings
+from ingest.storage import storage_for
 from qa import Answer, stream
 from qa.api import engine_loaded
 
-from .feedback import FeedbackEntry, JsonlFeedback, new_answer_id
+from .feedback import FeedbackEntry, answer_record, feedback_store, new_answer_id
 from .render import API_LINE, answer_html, draft_html, sources_html, status_line
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class ChatSession:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.feedback = JsonlFeedback(settings.feedback_path)
+        self.feedback = feedback_store(settings)
 
     def respond(self, message: str, chat: list[dict], turns: list[dict], backend: str,
                 top_k: float) -> Iterator[tuple]:
@@ -67,7 +67,7 @@ class ChatSession:
                     answer_id = new_answer_id()
                     chat[-1] = {"role": "assistant", "content": answer_html(item)}
                     turns = [*turns, {"question": question, "answer_id": answer_id,
-                                      "message": len(chat) - 1, "answer": item}]
+                                      "message": len(chat) - 1, "answer": answer_record(item)}]
                     yield "", chat, turns, sources_html(item)
                     return
                 draft += item
@@ -101,7 +101,7 @@ class ChatSession:
 
     def status(self) -> str:
         try:
-            manifest = read_manifest(self.settings.index_path)
+            manifest = storage_for(self.settings).manifest()
         except IndexProblem as problem:
             return f"Index problem: {problem}"
         return status_line(manifest, self.settings.llm)
@@ -135,8 +135,8 @@ def build_ui(settings: Settings) -> gr.Blocks:
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(sources_html(None), elem_id="sq-sources")
-        turns = gr.State([])
-        rated = gr.State("")
+        turns = gr.BrowserState([], storage_key="sourceqa-turns")
+        rated = gr.BrowserState("", storage_key="sourceqa-rated")
 
         inputs = [box, chat, turns, backend, top_k]
         outputs = [box, chat, turns, sources]
@@ -148,4 +148,5 @@ def build_ui(settings: Settings) -> gr.Blocks:
         comment.submit(session.comment, [comment, rated, turns], [comment])
         clear.click(lambda: ([], [], sources_html(None)), None, [chat, turns, sources])
         ui.load(session.status, None, status)
+        ui.load(lambda: ([], ""), None, [turns, rated])  # a new page starts a new conversation
     return ui
