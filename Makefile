@@ -13,7 +13,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # CI machines; these flags give a portable AVX2 build.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
 
-.PHONY: install browser index run test bench bench-quick eval lint clean
+.PHONY: install browser index run test bench bench-quick bench-postgres eval lint clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sourceqa needs Python 3.11 or newer: make PYTHON=python3.11 ...")'
@@ -49,6 +49,10 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python -m bench.run --quick
+
+# pgvector at 100k and 1M chunks (docs/scaling.md); runs its own PostgreSQL.
+bench-postgres: install
+	$(BIN)/python -m bench.pgscale --rows 100000 1000000 --out bench/pgscale.json
 
 eval: install
 	$(BIN)/sourceqa eval
