@@ -217,17 +217,20 @@ class PostgresStorage:
     def describe(self) -> str:
         return redact(self.url)
 
-    def _vector_store(self, table: str, dimension: int, rows: int = 0):
+    def _vector_store(self, table: str, dimension: int, rows: int = 0, create: bool = True):
+        """llama-index's store for one version's table; ``create`` sets the table up (ingest),
+        otherwise it is only read (a replica never recreates a table a newer ingest dropped)."""
         from llama_index.vector_stores.postgres import PGVectorStore
 
         sync, asynchronous = urls(self.url)
         hnsw = None
         if rows and rows >= self.settings.pg_hnsw_min_rows:
-            hnsw = {"hnsw_m": 16, "hnsw_ef_construction": 64, "hnsw_ef_search": 40,
+            hnsw = {"hnsw_m": 16, "hnsw_ef_construction": 64, "hnsw_ef_search": self.settings.pg_ef_search,
                     "hnsw_dist_method": "vector_cosine_ops"}
         return PGVectorStore.from_params(connection_string=sync, async_connection_string=asynchronous,
                                          table_name=table, embed_dim=dimension, hybrid_search=True,
-                                         text_search_config="english", hnsw_kwargs=hnsw)
+                                         text_search_config="english", hnsw_kwargs=hnsw,
+                                         perform_setup=create)
 
     # -- the lock, and what is served ------------------------------------------------------
     @contextlib.contextmanager
@@ -373,7 +376,7 @@ class PostgresStorage:
         try:
             chunk_rows = [Chunk(**c) for c in chunks]
             vectors = _array(chunk_vectors)
-            store = self._vector_store(table, int(manifest["embedder"]["dimension"]))
+            store = self._vector_store(table, int(manifest["embedder"]["dimension"]), len(chunk_rows), create=False)
             return LoadedIndex(manifest, documents, chunk_rows, [Preview(**p) for p in previews],
                                [SentenceRow(**s) for s in sentences], _array(sentence_vectors), vectors,
                                PgDense(store, len(chunk_rows)), PgKeywords(store, idf, chunk_rows), Path(version))

@@ -245,3 +245,45 @@ def test_get_engine_follows_the_served_version(tmp_path, database, seed_corpus, 
     ingest(settings, embedder=fake_embedder)
     second = get_engine(settings, fake_embedder)
     assert second is not first and second.version == storage_for(settings).current()
+
+
+def test_hnsw_index_from_the_row_threshold(tmp_path, database, fake_embedder):
+    settings = pg_settings(tmp_path, database, pg_hnsw_min_rows=10)  # the seed has 17 chunks
+    ingest(settings, embedder=fake_embedder)
+    storage = storage_for(settings)
+    with storage.engine.connect() as connection:
+        definitions = connection.exec_driver_sql(
+            "SELECT indexdef FROM pg_indexes WHERE tablename LIKE 'data_sq_v_%%'").scalars().all()
+    assert any("hnsw" in d and "vector_cosine_ops" in d for d in definitions)
+    assert any("gin" in d.lower() and "text_search_tsv" in d for d in definitions)
+    assert storage.manifest()["vector_index"] == "pgvector-hnsw"
+    assert GOLD in ask(QUESTION, llm="extractive", settings=settings, embedder=fake_embedder).text
+
+
+def test_cli_ingest_and_ask_on_postgres(tmp_path, database, monkeypatch, capsys):
+    monkeypatch.setenv("SOURCEQA_VECTOR_STORE", "postgres")
+    monkeypatch.setenv("SOURCEQA_DATABASE_URL", database)
+    assert main(["ingest"]) == 0
+    assert "17 chunks" in capsys.readouterr().out
+    assert main(["ask", "--llm", "extractive", "--json", QUESTION]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert GOLD in answer["text"] and answer["index_version"] == storage_for(
+        load_settings(vector_store="postgres", database_url=database)).current()
+
+
+def test_the_web_chat_on_postgres(replicas):
+    from test_browser import CHROMIUM, FLAGS
+    from test_browser import ask as ask_in_browser
+    playwright_api = pytest.importorskip("playwright.sync_api")
+
+    _, servers = replicas
+    with playwright_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(servers[1].url + "/")
+        page.wait_for_function("document.querySelector('#sq-status').innerText.includes('chunks')")
+        assert "17 chunks" in page.inner_text("#sq-status")
+        ask_in_browser(page, QUESTION)
+        assert GOLD in page.locator("#sq-sources mark.sq-quote").first.inner_text()
+        browser.close()
