@@ -1,8 +1,8 @@
 """pgvector at scale: build time, size and query latency of an HNSW index, against exact search.
 
-Runs a PostgreSQL of its own (pgserver) in a temporary folder. Rows are generated inside
-the server: ``count`` random 384-dimension vectors (the embedder's dimension) around 2,000
-random centres, so neighbours mean something, as with real embeddings.
+Runs a PostgreSQL of its own (pgserver) in a temporary folder. The vectors are the ones
+of ``bench.scale`` (384 dimensions, around 2,000 centres, so FAISS and pgvector are
+measured on the same data), loaded with a binary COPY.
 
     python -m bench.pgscale --rows 1000000 --out pgscale.json
 """
@@ -10,6 +10,7 @@ random centres, so neighbours mean something, as with real embeddings.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import statistics
 import tempfile
@@ -17,7 +18,21 @@ import time
 
 import numpy as np
 
+from .scale import synthetic
+
 DIMENSION = 384
+
+
+def binary_copy(ids: np.ndarray, vectors: np.ndarray) -> bytes:
+    """Rows (id bigint, embedding vector) in PostgreSQL's binary COPY format."""
+    count, dimension = vectors.shape
+    record = np.dtype([("fields", ">i2"), ("id_length", ">i4"), ("id", ">i8"), ("vector_length", ">i4"),
+                       ("dimension", ">i2"), ("unused", ">i2"), ("values", ">f4", (dimension,))])
+    rows = np.empty(count, dtype=record)
+    rows["fields"], rows["id_length"], rows["id"] = 2, 8, ids
+    rows["vector_length"], rows["dimension"], rows["unused"] = 4 + 4 * dimension, dimension, 0
+    rows["values"] = vectors
+    return b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8 + rows.tobytes() + b"\xff\xff"
 
 
 def _percentile(values: list[float], q: int) -> float:
@@ -41,21 +56,21 @@ def main(argv: list[str] | None = None) -> int:
     cursor.execute("CREATE EXTENSION IF NOT EXISTS vector")
     cursor.execute("SET maintenance_work_mem = '6GB'")
     cursor.execute("SET max_parallel_maintenance_workers = 1")
-    cursor.execute("CREATE TABLE centres AS SELECT c AS id, (SELECT array_agg(random() - 0.5) "
-                   f"FROM generate_series(1, {DIMENSION}) WHERE c > 0)::real[] AS v FROM generate_series(1, 2000) c")
+    rng = np.random.default_rng(1234)
+    centres = rng.standard_normal((2000, DIMENSION), dtype=np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     results = []
     for rows in args.rows:
         row: dict = {"rows": rows}
         cursor.execute("DROP TABLE IF EXISTS chunks")
         cursor.execute(f"CREATE TABLE chunks (id bigint PRIMARY KEY, embedding vector({DIMENSION}))")
         began = time.perf_counter()
-        cursor.execute(
-            "INSERT INTO chunks SELECT i, (SELECT array_agg(c.v[d] + 0.25 * (random() - 0.5)) "
-            f"FROM generate_series(1, {DIMENSION}) d)::vector FROM generate_series(1, {rows}) i "
-            "JOIN centres c ON c.id = 1 + (i * 7919) % 2000")
+        for first in range(0, rows, 100_000):
+            block = synthetic(min(100_000, rows - first), first + 1, centres)
+            cursor.copy_expert("COPY chunks (id, embedding) FROM STDIN WITH (FORMAT binary)",
+                               io.BytesIO(binary_copy(np.arange(first, first + len(block)), block)))
         row["load_s"] = time.perf_counter() - began
-        cursor.execute("SELECT embedding::text FROM chunks ORDER BY random() LIMIT %s", (args.queries,))
-        queries = [r[0] for r in cursor.fetchall()]
+        queries = ["[" + ",".join(f"{x:.6f}" for x in q) + "]" for q in synthetic(args.queries, 2, centres)]
 
         def run(sql: str, queries: list[str] = queries) -> tuple[list[float], list[list[int]]]:
             times, hits = [], []
@@ -77,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         cursor.execute("SELECT pg_relation_size('chunks'), pg_indexes_size('chunks')")
         table_bytes, index_bytes = cursor.fetchone()
         row["table_mb"], row["indexes_mb"] = table_bytes / 1e6, index_bytes / 1e6
-        for ef in (40, 100):
+        for ef in (40, 100, 200):
             cursor.execute(f"SET hnsw.ef_search = {ef}")
             times, approximate = run(search)
             recall = statistics.mean(len(set(a) & set(e)) / 10 for a, e in zip(approximate, exact))
