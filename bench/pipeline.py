@@ -75,9 +75,10 @@ class SourceQA:
         return ingest(settings, embedder=self.embedder).chunks
 
     def retrieve(self, question: str) -> None:
-        from qa import ask
+        """Hybrid retrieval only (embed the question, FAISS, BM25, fusion), like the baseline's retriever."""
+        from qa import get_engine
 
-        ask(question, llm="extractive", settings=self.settings, embedder=self.embedder)
+        get_engine(self.settings, self.embedder).retriever.retrieve(question, self.settings.top_k)
 
     def answer(self, question: str) -> tuple[float, float, dict]:
         """Seconds to the first streamed text, seconds to the final answer, and the answer."""
