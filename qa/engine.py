@@ -29,6 +29,7 @@ from .verify import Verdict, check, cosine
 MIN_DENSE = 0.34  # embedder cosine of the best evidence sentence (read with its heading)
 MIN_LEXICAL = 0.32  # share of the question's topic words the best sentence covers
 MIN_COVERAGE = 0.6  # share of the question's topic words the top 3 sentences cover together
+OFF_TARGET_RATIO = 0.6  # generated answers must cover the question this close to the best sentence
 EXTRA_SENTENCE_MARGIN = 0.06  # extractive answers add sentences scoring this close to the best
 MAX_ANSWER_SENTENCES = 3
 
@@ -133,6 +134,10 @@ class Engine:
                 timings["verification"] = time.perf_counter() - started
                 return self._abstain(text, retrieval.passages, backend, timings, began)
             draft = _Draft() if note else self.verify(reply, rows, text)
+            if draft.shown and self._off_target(text, draft, ranked[0]):
+                note = prompts.OFF_TARGET_NOTE.format(backend=backend)
+                draft = _Draft(dropped=draft.dropped + [DroppedSentence(s, "true, but not what was asked")
+                                                        for s, _ in draft.shown])
             if not draft.shown and not self.settings.unverified_fallback:
                 timings["verification"] = time.perf_counter() - started
                 return self._abstain(text, retrieval.passages, backend, timings, began,
@@ -146,6 +151,12 @@ class Engine:
         if not satisfies(info.kinds, " ".join(s for s, _ in draft.shown)):
             return self._abstain(text, retrieval.passages, backend, timings, began)
         return self._compose(text, draft, retrieval.passages, backend, timings, began, note)
+
+    def _off_target(self, question: str, draft: _Draft, best: Evidence) -> bool:
+        """Whether the verified sentences cover the question's words far less than the best
+        source sentence does: true statements that answer something else."""
+        shown = [Evidence(-1, sentence, span[3], 0.0, 0.0, 0.0) for sentence, span in draft.shown]
+        return coverage_of(self.index, question, shown) < OFF_TARGET_RATIO * best.lexical
 
     def _confident(self, question: str, evidence: list[Evidence], kinds: tuple[str, ...]) -> bool:
         if not evidence:

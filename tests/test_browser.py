@@ -55,7 +55,7 @@ def feedback_lines(path: Path) -> list[dict]:
 
 
 def test_cited_streaming_answer_then_abstention_and_feedback(page, real_settings):
-    page.wait_for_function("document.querySelector('#sq-status').innerText.includes('chunks')")
+    page.wait_for_function("(document.querySelector('#sq-status')?.innerText || '').includes('chunks')")
     assert "17 chunks" in page.inner_text("#sq-status")
 
     ask(page, "What is the most frequent cause of metastatic calcinosis cutis?")

@@ -164,3 +164,15 @@ def test_failing_backend_falls_back_and_says_so(settings, fake_embedder):
     answer = ask(QUESTION, llm=Broken(), settings=settings, embedder=fake_embedder)
     assert not answer.abstained and "broken backend failed" in answer.note
     assert GOLD in answer.text
+
+
+def test_true_but_off_target_answers_give_way_to_the_sentences_that_answer(settings, fake_embedder):
+    from qa.prompts import OFF_TARGET_NOTE
+
+    off_target = "Metastatic calcinosis cutis is the consequence of calcium salts precipitating in normal tissue."
+    answer, _ = run(settings, fake_embedder, QUESTION, off_target + " [1]")
+    assert answer.note == OFF_TARGET_NOTE.format(backend="fake")
+    assert GOLD in answer.text and off_target not in answer.text
+    assert any(d.reason == "true, but not what was asked" for d in answer.dropped)
+    on_target, _ = run(settings, fake_embedder, QUESTION, GOLD + " [1]")
+    assert not on_target.note
