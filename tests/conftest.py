@@ -13,6 +13,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "corpus" / "calcinosis_cutis.txt"
+# The seed question most tests ask, and the one source sentence that answers it.
+QUESTION = "What is the most frequent cause of metastatic calcinosis cutis?"
+GOLD = "Chronic renal failure is the most frequent underlying cause."
 
 
 @pytest.fixture(autouse=True)
@@ -77,6 +80,16 @@ def seed_corpus(tmp_path):
     corpus.mkdir()
     shutil.copy(SEED, corpus / SEED.name)
     return corpus
+
+
+@pytest.fixture
+def settings(seed_corpus, tmp_path, fake_embedder):
+    """Settings with a copy of the seed corpus indexed by the fake embedder."""
+    from ingest import ingest, load_settings
+
+    settings = load_settings(environ={}, home=tmp_path / "home", corpus_dir=seed_corpus)
+    ingest(settings, embedder=fake_embedder)
+    return settings
 
 
 @pytest.fixture(scope="session")

@@ -7,20 +7,11 @@ import logging
 import os
 
 import pytest
+from conftest import GOLD, QUESTION
 
 from app.cli import main
 from ingest import CorpusError, SettingsError, ingest, load_index, load_settings
 from qa import InvalidQuestion, ask
-
-QUESTION = "What is the most frequent cause of metastatic calcinosis cutis?"
-GOLD = "Chronic renal failure is the most frequent underlying cause."
-
-
-@pytest.fixture
-def settings(seed_corpus, tmp_path, fake_embedder):
-    settings = load_settings(environ={}, home=tmp_path / "home", corpus_dir=seed_corpus)
-    ingest(settings, embedder=fake_embedder)
-    return settings
 
 
 @pytest.mark.parametrize("question, says", [

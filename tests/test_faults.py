@@ -13,22 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, FakeEmbedder
+from conftest import GOLD, QUESTION, REPO, FakeEmbedder
 
 from app.cli import main
-from ingest import IndexProblem, ingest, load_index, load_settings
+from ingest import IndexProblem, ingest, load_index
 from ingest.index import current_version, ingest_lock, read_manifest
 from qa import ask
-
-QUESTION = "What is the most frequent cause of metastatic calcinosis cutis?"
-GOLD = "Chronic renal failure is the most frequent underlying cause."
-
-
-@pytest.fixture
-def settings(seed_corpus, tmp_path, fake_embedder):
-    settings = load_settings(environ={}, home=tmp_path / "home", corpus_dir=seed_corpus)
-    ingest(settings, embedder=fake_embedder)
-    return settings
 
 
 def _flip_a_byte(path: Path) -> None:

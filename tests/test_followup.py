@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from conftest import FakeLLM
 
-from ingest import ingest, load_settings
 from qa import InvalidQuestion, ask
 from qa.followup import rewrite, topic_names
 
@@ -50,13 +49,6 @@ def test_no_history_no_rewrite():
 def test_aspect_headings_are_not_topics():
     assert "treatment" not in TOPICS and "classification" not in TOPICS
     assert [len(t) for t in TOPICS] == sorted((len(t) for t in TOPICS), reverse=True)  # longest first
-
-
-@pytest.fixture
-def settings(seed_corpus, tmp_path, fake_embedder):
-    settings = load_settings(environ={}, home=tmp_path / "home", corpus_dir=seed_corpus)
-    ingest(settings, embedder=fake_embedder)
-    return settings
 
 
 def test_ask_with_history_retrieves_for_the_rewritten_question(settings, fake_embedder):

@@ -6,13 +6,12 @@ import json
 
 import httpx
 import pytest
+from conftest import GOLD, QUESTION
 
 from ingest import load_index
 
 pytestmark = pytest.mark.real
 
-QUESTION = "What is the most frequent cause of metastatic calcinosis cutis?"
-GOLD = "Chronic renal failure is the most frequent underlying cause."
 
 
 def post(server, body, path="/api/ask", **kwargs):

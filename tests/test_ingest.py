@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 
@@ -91,15 +90,6 @@ def test_corrupted_index_file_is_reported_with_the_fix(seed_corpus, tmp_path, fa
 def test_missing_index_says_how_to_build_it(tmp_path):
     with pytest.raises(IndexProblem, match="sourceqa ingest"):
         load_index(tmp_path / "nothing")
-
-
-def test_undecodable_file_is_skipped_with_a_warning(seed_corpus, tmp_path, fake_embedder, caplog):
-    (seed_corpus / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
-    (seed_corpus / "binary.txt").write_bytes(b"\x00\x01\x02abc")
-    with caplog.at_level(logging.WARNING):
-        report = ingest(settings_for(seed_corpus, tmp_path), embedder=fake_embedder)
-    assert report.documents == 1
-    assert "latin1.txt" in caplog.text and "binary.txt" in caplog.text
 
 
 def test_empty_corpus_is_a_clear_error(tmp_path, fake_embedder):

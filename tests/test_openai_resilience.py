@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import uvicorn
+from conftest import GOLD, QUESTION
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -19,8 +20,6 @@ from ingest import ingest, load_settings
 from qa import ask
 from qa.llms import GeneratorError, OpenAIGenerator
 
-QUESTION = "What is the most frequent cause of metastatic calcinosis cutis?"
-GOLD = "Chronic renal failure is the most frequent underlying cause."
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 

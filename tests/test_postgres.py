@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SEED, Server
+from conftest import GOLD, QUESTION, SEED, Server
 
 from app.cli import main
 from app.feedback import FeedbackEntry, PostgresFeedback, draft_cases, feedback_store
@@ -21,8 +21,6 @@ from ingest.storage import storage_for
 from qa import ask, get_engine
 
 pytestmark = pytest.mark.real
-QUESTION = "What is the most frequent cause of metastatic calcinosis cutis?"
-GOLD = "Chronic renal failure is the most frequent underlying cause."
 
 
 @pytest.fixture(scope="session")

@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FakeLLM
+from conftest import GOLD, QUESTION, FakeLLM
 
-from ingest import ingest, load_settings
 from qa import InvalidQuestion, ask, stream
 from qa.prompts import ABSTAIN_TEXT
-
-QUESTION = "What is the most frequent cause of metastatic calcinosis cutis?"
-GOLD = "Chronic renal failure is the most frequent underlying cause."
-
-
-@pytest.fixture
-def settings(seed_corpus, tmp_path, fake_embedder):
-    settings = load_settings(environ={}, home=tmp_path / "home", corpus_dir=seed_corpus)
-    ingest(settings, embedder=fake_embedder)
-    return settings
 
 
 def run(settings, fake_embedder, question, *replies, **overrides):
