@@ -97,7 +97,7 @@ def test_model_saying_not_in_source_abstains(settings, fake_embedder):
 ])
 def test_questions_the_source_cannot_answer_abstain_without_calling_the_model(settings, fake_embedder, question):
     answer, llm = run(settings, fake_embedder, question, "Diltiazem is a calcium channel blocker.")
-    assert answer.abstained and answer.text.startswith(ABSTAIN_TEXT)
+    assert answer.abstained and answer.text.startswith(ABSTAIN_TEXT) and llm.seen == []
     assert llm.seen == []
 
 
