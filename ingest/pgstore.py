@@ -205,7 +205,6 @@ class PostgresStorage:
         self.settings = settings
         self.url = settings.database_url
         self.engine = engine_for(self.url)
-        self.kind = "pgvector"
 
     @classmethod
     def for_settings(cls, settings: Settings) -> PostgresStorage:

@@ -20,7 +20,7 @@ from .keyword import KeywordIndex
 from .readers import read_corpus
 from .sentences import split_sentences
 from .settings import Settings, load_settings
-from .storage import FileStorage, storage_for
+from .storage import storage_for
 from .types import Chunk, CleanDocument
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class IngestReport:
     reused: int  # vectors taken over from the previous version
     unchanged: bool  # nothing to do: the served index already matches the corpus
     seconds: float
-    index: Path | str  # the index folder, or a description of the database
+    index: str  # the index folder, or the database (without its password)
 
     def summary(self) -> str:
         state = ("corpus unchanged, nothing re-embedded" if self.unchanged
@@ -86,7 +86,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
     settings = settings or load_settings()
     corpus_dir = Path(corpus_dir or settings.corpus_dir)
     storage = storage_for(settings, index_dir)
-    where = storage.index_dir if isinstance(storage, FileStorage) else storage.describe()
+    where = storage.describe()
     raw_documents = read_corpus(corpus_dir, int(settings.max_document_mb * 1_000_000))
     signature = _signature(settings, settings.embedder, {d.source: d.sha256 for d in raw_documents})
 
@@ -160,7 +160,7 @@ def _sentences(documents: list[CleanDocument], chunks: list[Chunk]) -> list[Sent
 
 
 def _report(documents: list[CleanDocument], chunks: int, embedded: int, reused: int,
-            unchanged: bool, began: float, index_dir: Path) -> IngestReport:
+            unchanged: bool, began: float, index_dir: str) -> IngestReport:
     return IngestReport(len(documents), sum(len(d.sections) for d in documents), chunks,
                         sum(len(d.previews) for d in documents), embedded, reused, unchanged,
                         time.perf_counter() - began, index_dir)

@@ -52,8 +52,9 @@ class Storage(Protocol):
 
     def load(self) -> LoadedIndex: ...
 
-    @property
-    def kind(self) -> str: ...
+    def describe(self) -> str:
+        """Where the index is, for messages (no password)."""
+        ...
 
 
 class FileStorage:
@@ -62,7 +63,6 @@ class FileStorage:
     def __init__(self, settings: Settings, index_dir: Path | None = None) -> None:
         self.settings = settings
         self.index_dir = Path(index_dir or settings.index_path)
-        self._kind = "flat"
 
     def lock(self, wait: bool = True):
         return files.ingest_lock(self.index_dir, wait)
@@ -80,9 +80,8 @@ class FileStorage:
     def previous_vectors(self) -> dict[str, np.ndarray]:
         return files.previous_vectors(self.index_dir)
 
-    @property
-    def kind(self) -> str:
-        return self._kind
+    def describe(self) -> str:
+        return str(self.index_dir)
 
     def write_version(self, manifest, documents, chunks, previews, sentences, keys, chunk_vectors,
                       sentence_vectors, keywords) -> str:
@@ -90,7 +89,6 @@ class FileStorage:
                                  ann_min_vectors=self.settings.ann_min_vectors,
                                  ann_nprobe=self.settings.ann_nprobe)
         store.add(chunk_vectors)
-        self._kind = store.kind
         manifest = {**manifest, "vector_index": store.kind}
         return files.write_version(self.index_dir, manifest, documents, chunks, previews, sentences, keys,
                                    chunk_vectors, sentence_vectors, store, keywords).name
