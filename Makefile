@@ -13,7 +13,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # CI machines; these flags give a portable AVX2 build.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
 
-.PHONY: install browser index run test bench bench-quick bench-postgres eval lint clean
+.PHONY: install browser index run test bench bench-quick bench-postgres eval train-judge lint clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sourceqa needs Python 3.11 or newer: make PYTHON=python3.11 ...")'
@@ -56,6 +56,14 @@ bench-postgres: install
 
 eval: install
 	$(BIN)/sourceqa eval
+
+# Retrain the judge from ../shared/data (DATA=... to point elsewhere), then calibrate its
+# thresholds on the held-out calibration articles. Minutes on a GPU, hours on 2 CPU cores;
+# qa/judge_model/README.md says how the shipped weights were made.
+DATA ?= ../shared/data
+train-judge: install
+	$(BIN)/python -m qa.train --data $(DATA)
+	$(BIN)/python -m qa.calibrate --data $(DATA)
 
 lint: install
 	$(BIN)/ruff check ingest qa app evals tests bench
