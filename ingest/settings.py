@@ -32,6 +32,9 @@ class Settings(BaseModel):
     corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Folder of source documents to ingest.")
     index_dir: Path | None = Field(None, description="Index folder; default <home>/index.")
     embedder: str = Field("minilm", description="Embedder name: 'minilm' or 'st:/path/to/model'.")
+    judge: str = Field("bundled", description="Judge that decides answer or decline and checks every "
+                       "sentence: 'bundled' (trained by `make train-judge`, shipped in qa/judge_model) "
+                       "or 'ce:/path/to/cross-encoder' (any local one-output cross-encoder folder).")
     vector_store: str = Field("faiss", description="Where the index lives: 'faiss' (files under index_dir) "
                               "or 'postgres' (PostgreSQL with pgvector at database_url).")
     database_url: str = Field("", description="PostgreSQL URL for vector_store 'postgres', e.g. "

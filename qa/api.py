@@ -19,6 +19,7 @@ from ingest.settings import Settings, load_settings
 from ingest.storage import storage_for
 
 from .engine import Engine
+from .judge import Judge, make_judge
 from .llms import Generator, make_generator
 from .question import normalise
 from .types import Answer
@@ -29,7 +30,7 @@ _engines: dict[tuple, Engine] = {}
 _lock = threading.Lock()
 
 
-def get_engine(settings: Settings, embedder: Embedder | None = None) -> Engine:
+def get_engine(settings: Settings, embedder: Embedder | None = None, judge: Judge | None = None) -> Engine:
     """The engine for these settings, loaded once per process (thread-safe).
 
     With no index yet, it is built from the configured corpus first. Each call checks
@@ -40,17 +41,17 @@ def get_engine(settings: Settings, embedder: Embedder | None = None) -> Engine:
     where = _where(settings)
     with _lock:
         version = storage.current()
-        key = (where, version, settings, id(embedder))
+        key = (where, version, settings, id(embedder), id(judge))
         if key not in _engines:
             if version is None:
                 log.warning("no index in %s yet; building it from %s", where, settings.corpus_dir)
                 ingest(settings, embedder=embedder)
                 version = storage.current()
-                key = (where, version, settings, id(embedder))
+                key = (where, version, settings, id(embedder), id(judge))
             index = storage.load()
             model = embedder or make_embedder(settings.embedder)
             _engines.clear()  # one served version at a time; a re-ingest replaces it
-            _engines[key] = Engine(settings, index, model)
+            _engines[key] = Engine(settings, index, model, judge or make_judge(settings.judge))
         return _engines[key]
 
 
@@ -79,13 +80,13 @@ def _resolve(question: object, llm: str | Generator | None, top_k: int | None,
 
 def stream(question: str, *, llm: str | Generator | None = None, top_k: int | None = None,
            history: list[str] | None = None, settings: Settings | None = None,
-           embedder: Embedder | None = None) -> Iterator[str | Answer]:
+           embedder: Embedder | None = None, judge: Judge | None = None) -> Iterator[str | Answer]:
     """Yield text pieces as they are generated, then the final verified Answer.
 
     The streamed draft is the model's raw text; only the final Answer is verified.
     """
     settings, generator, name = _resolve(question, llm, top_k, settings)
-    engine = get_engine(settings, embedder)
+    engine = get_engine(settings, embedder, judge)
     run = engine.run(question, generator, name, top_k, history)
     yielded = False
     while True:
@@ -102,18 +103,19 @@ def stream(question: str, *, llm: str | Generator | None = None, top_k: int | No
 
 def ask(question: str, *, llm: str | Generator | None = None, top_k: int | None = None,
         history: list[str] | None = None, settings: Settings | None = None,
-        embedder: Embedder | None = None) -> Answer:
+        embedder: Embedder | None = None, judge: Judge | None = None) -> Answer:
     """Answer ``question`` from the source, with a verified citation for every sentence.
 
     ``llm`` is a backend name ('local', 'gguf:/path.gguf', 'openai', 'extractive') or a
     Generator object; ``history`` holds the conversation's earlier questions, oldest
     first, so a follow-up ("And how is it treated?") is answered as a standalone
-    question (``Answer.standalone``); ``settings`` defaults to
+    question (``Answer.standalone``); ``judge`` overrides the ``judge`` setting with a
+    Judge object (tests pass a fake); ``settings`` defaults to
     :func:`ingest.settings.load_settings`. Raises ``ValueError`` (``InvalidQuestion``)
     for an empty, too long or non-text question.
     """
     settings, generator, name = _resolve(question, llm, top_k, settings)
-    run = get_engine(settings, embedder).run(question, generator, name, top_k, history)
+    run = get_engine(settings, embedder, judge).run(question, generator, name, top_k, history)
     while True:
         try:
             next(run)

@@ -1,4 +1,10 @@
-"""The answering engine: retrieve, choose evidence, generate, verify, or abstain."""
+"""The answering engine: retrieve, let the judge choose the evidence or decline,
+generate, verify every sentence, and compose an answer that keeps each sentence's meaning.
+
+Every decision to answer or decline is the judge's (:mod:`qa.judge`), at thresholds
+calibrated for it (:mod:`qa.thresholds`); the cheap pre-ranking in :mod:`qa.evidence`
+only chooses which sentences the judge reads.
+"""
 
 from __future__ import annotations
 
@@ -7,39 +13,51 @@ import time
 from collections.abc import Generator as PyGenerator
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-
 from ingest.embedders import Embedder
 from ingest.index import LoadedIndex
 from ingest.keyword import tokenize
 from ingest.settings import Settings
 
 from . import prompts
-from .evidence import Evidence, coverage_of, score_sentences
+from .evidence import score_sentences
 from .followup import rewrite, topic_names
+from .judge import Judge, evidence_text, judge_query
 from .llms import Generator, GeneratorError, with_deadline
-from .question import InvalidQuestion, analyse, normalise, satisfies
+from .question import InvalidQuestion, analyse, normalise
 from .retrieve import HybridRetriever
+from .thresholds import Thresholds
 from .types import Answer, Citation, DroppedSentence, Passage
-from .verify import Verdict, check, cosine
+from .verify import check
 
-# Calibrated on the curated eval set (evals/data/cases.jsonl) by a grid search that
-# maximises answered-answerable minus 3 x answered-unanswerable: a fluent answer to a
-# question the source does not answer is the worst failure. See evals/README.md.
-MIN_DENSE = 0.34  # embedder cosine of the best evidence sentence (read with its heading)
-MIN_LEXICAL = 0.32  # share of the question's topic words the best sentence covers
-MIN_COVERAGE = 0.6  # share of the question's topic words the top 3 sentences cover together
-OFF_TARGET_RATIO = 0.6  # generated answers must cover the question this close to the best sentence
-EXTRA_SENTENCE_MARGIN = 0.06  # extractive answers add sentences scoring this close to the best
+JUDGE_CANDIDATES = 16  # pre-ranked sentences the judge reads per question (latency vs recall)
+CLAIM_SPANS = 4  # spans a generated sentence is checked against, those sharing most words first
 MAX_ANSWER_SENTENCES = 3
+MAX_CONTEXT_SENTENCES = 2  # how far back a pronoun's antecedent is looked for
 
 _MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
 _PARTICLE = re.compile(r"^(?:yes|no)\b[,.!]?\s*", re.IGNORECASE)
+# A sentence that opens with a reference to something said before: shown alone, or after
+# another sentence, it would say something else ("It works by ..." after colchicine).
+_REFERRING = re.compile(r"^(?:it|its|this|these|that|those|they|their|them|such|he|she|his|her|"
+                        r"both|the latter|the former|the same|here|there|however|thus|therefore|"
+                        r"in (?:this|these|such) \w+|as a result)\b", re.IGNORECASE)
+
+Span = tuple[str, int, int, str]  # source, start, end, section
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A candidate evidence sentence with the judge's probability that it answers."""
+
+    row: int
+    text: str
+    section: str
+    probability: float
 
 
 @dataclass
 class _Draft:
-    shown: list[tuple[str, tuple[str, int, int, str]]] = field(default_factory=list)  # text, span
+    shown: list[tuple[str, Span]] = field(default_factory=list)  # text, span
     dropped: list[DroppedSentence] = field(default_factory=list)
 
 
@@ -59,12 +77,26 @@ def split_answer(text: str) -> list[str]:
     return out
 
 
+def refers_back(sentence: str) -> bool:
+    """Whether a sentence opens with a word that points at an earlier sentence.
+
+    >>> refers_back("It is thought to work by modifying calcium levels."), refers_back("Italy is far.")
+    (True, False)
+    """
+    return bool(_REFERRING.match(sentence.strip()))
+
+
 class Engine:
-    def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder, judge: Judge) -> None:
         self.settings = settings
         self.index = index
         self.embedder = embedder
+        self.judge = judge
         self.retriever = HybridRetriever(index, embedder)
+        self.previous_row: dict[int, int] = {}  # sentence row -> the row before it in its chunk
+        for row in range(1, len(index.sentences)):
+            if index.sentences[row].chunk == index.sentences[row - 1].chunk:
+                self.previous_row[row] = row - 1
         self.chunk_sentences: dict[int, list[int]] = {}
         for row, sentence in enumerate(index.sentences):
             self.chunk_sentences.setdefault(sentence.chunk, []).append(row)
@@ -72,6 +104,10 @@ class Engine:
         titles = [text.split("\n", 1)[0] for text in index.documents.values()]  # line 1 is the title
         self.topics = topic_names(titles, [chunk.section for chunk in index.chunks])
         self.version = str(index.manifest.get("version", ""))
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.judge.thresholds
 
     def standalone(self, question: str, history: list[object] | None) -> str:
         """``question`` rewritten with the earlier questions (each validated like a question)."""
@@ -97,31 +133,44 @@ class Engine:
         answer = yield from self._answer(text, generator, backend, top_k, began)
         return replace(answer, question=asked, standalone=text, index_version=self.version)
 
-    def _answer(self, text: str, generator: Generator | None, backend: str, top_k: int | None,
-                began: float) -> PyGenerator[str, None, Answer]:
-        info = analyse(text)
-        timings = {"retrieval": 0.0, "generation": 0.0, "verification": 0.0}
-        if info.instruction:
-            return self._abstain(text, [], backend, timings, began, prompts.INSTRUCTION_DECLINED)
-        retrieval = self.retriever.retrieve(text, top_k or self.settings.top_k)
+    def judged(self, question: str, top_k: int | None = None,
+               timings: dict[str, float] | None = None) -> tuple[list[Judged], list[Passage]]:
+        """Retrieve, pre-rank, and let the judge score the best candidate sentences (best first);
+        ``timings`` gets the seconds of retrieval and of the judge."""
+        began = time.perf_counter()
+        retrieval = self.retriever.retrieve(question, top_k or self.settings.top_k)
         rows = [r for p in retrieval.passages if p.chunk_id in self.chunk_rows
                 for r in self.chunk_sentences.get(self.chunk_rows[p.chunk_id], [])]
-        ranked = score_sentences(self.index, rows, text, retrieval.question_vector)
-        timings["retrieval"] = time.perf_counter() - began
+        ranked = score_sentences(self.index, rows, question, retrieval.question_vector)
         # Source sentences shaped like instructions ("ignore previous instructions",
-        # "system: ...") are never put in front of the model; they stay citable verbatim.
-        evidence = [e for e in ranked if not analyse(e.text).instruction][: self.settings.evidence_sentences]
-        if not self._confident(text, evidence, info.kinds):
-            return self._abstain(text, retrieval.passages, backend, timings, began)
+        # "system: ...") are never put in front of a model; they stay citable verbatim.
+        candidates = [e for e in ranked if not analyse(e.text).instruction][:JUDGE_CANDIDATES]
+        judging = time.perf_counter()
+        scores = self.judge.score([(question, self._evidence(e.row)) for e in candidates])
+        if timings is not None:
+            timings["retrieval"] = judging - began
+            timings["judge"] = time.perf_counter() - judging
+        judged = [Judged(e.row, e.text, e.section, float(p)) for e, p in zip(candidates, scores)]
+        return sorted(judged, key=lambda j: (-j.probability, j.row)), retrieval.passages
 
+    def _answer(self, text: str, generator: Generator | None, backend: str, top_k: int | None,
+                began: float) -> PyGenerator[str, None, Answer]:
+        timings = {"retrieval": 0.0, "judge": 0.0, "generation": 0.0, "verification": 0.0}
+        if analyse(text).instruction:
+            return self._abstain(text, [], backend, timings, began, prompts.INSTRUCTION_DECLINED)
+        judged, passages = self.judged(text, top_k, timings)
+        if not judged or judged[0].probability < self.thresholds.answer:
+            return self._abstain(text, passages, backend, timings, began)
+        supporting = [j for j in judged if j.probability >= self.thresholds.answer]
         note = ""
         if generator is None:
-            draft = self._extractive(ranked)
+            draft = self._extractive(supporting)
         else:
             started = time.perf_counter()
             pieces: list[str] = []
             try:
-                messages = prompts.answer_messages(text, [e.text for e in evidence])
+                messages = prompts.answer_messages(text, [self._quote(j.row) for j in
+                                                          supporting[: self.settings.evidence_sentences]])
                 for piece in with_deadline(generator.stream(messages), self.settings.llm_timeout):
                     pieces.append(piece)
                     yield piece
@@ -130,112 +179,115 @@ class Engine:
             timings["generation"] = time.perf_counter() - started
             started = time.perf_counter()
             reply = "".join(pieces)
-            if not note and prompts.MODEL_ABSTAIN.lower() in reply.lower():
-                timings["verification"] = time.perf_counter() - started
-                return self._abstain(text, retrieval.passages, backend, timings, began)
-            draft = _Draft() if note else self.verify(reply, rows, text)
-            if draft.shown and self._off_target(text, draft, ranked[0]):
-                note = prompts.OFF_TARGET_NOTE.format(backend=backend)
-                draft = _Draft(dropped=draft.dropped + [DroppedSentence(s, "true, but not what was asked")
-                                                        for s, _ in draft.shown])
+            said_not_in_source = prompts.MODEL_ABSTAIN.lower() in reply.lower()
+            draft = _Draft() if note or said_not_in_source else self.verify(reply, judged, text)
             if not draft.shown and not self.settings.unverified_fallback:
                 timings["verification"] = time.perf_counter() - started
-                return self._abstain(text, retrieval.passages, backend, timings, began,
-                                     dropped=draft.dropped)
+                return self._abstain(text, passages, backend, timings, began, dropped=draft.dropped)
             if not draft.shown:
+                # The judge found the answer in the source; the model's reply did not hold up
+                # (or it declined): the source sentences are shown, and the note says why.
                 note = note or prompts.FALLBACK_NOTE.format(backend=backend)
                 dropped = draft.dropped
-                draft = self._extractive(ranked)
+                draft = self._extractive(supporting)
                 draft.dropped = dropped
             timings["verification"] = time.perf_counter() - started
-        if not satisfies(info.kinds, " ".join(s for s, _ in draft.shown)):
-            return self._abstain(text, retrieval.passages, backend, timings, began)
-        return self._compose(text, draft, retrieval.passages, backend, timings, began, note)
+        return self._compose(text, draft, passages, backend, timings, began, note)
 
-    def _off_target(self, question: str, draft: _Draft, best: Evidence) -> bool:
-        """Whether the verified sentences cover the question's words far less than the best
-        source sentence does: true statements that answer something else."""
-        shown = [Evidence(-1, sentence, span[3], 0.0, 0.0, 0.0) for sentence, span in draft.shown]
-        return coverage_of(self.index, question, shown) < OFF_TARGET_RATIO * best.lexical
+    # -- spans that keep their meaning ---------------------------------------------------
+    def _context_rows(self, row: int) -> list[int]:
+        """The row, preceded by the sentences its opening pronoun needs, in source order."""
+        rows = [row]
+        while (len(rows) <= MAX_CONTEXT_SENTENCES and refers_back(self.index.sentence_text(
+                self.index.sentences[rows[0]])) and rows[0] in self.previous_row):
+            rows.insert(0, self.previous_row[rows[0]])
+        return rows
 
-    def _confident(self, question: str, evidence: list[Evidence], kinds: tuple[str, ...]) -> bool:
-        if not evidence:
-            return False
-        best = evidence[0]
-        if best.dense < MIN_DENSE or best.lexical < MIN_LEXICAL:
-            return False
-        if coverage_of(self.index, question, evidence[:3]) < MIN_COVERAGE:
-            return False
-        return satisfies(kinds, " ".join(e.text for e in evidence))
+    def _span(self, row: int) -> Span:
+        rows = self._context_rows(row)
+        first, last = self.index.sentences[rows[0]], self.index.sentences[rows[-1]]
+        return first.source, first.start, last.end, self.index.chunks[last.chunk].section
 
-    # -- answers from source sentences -------------------------------------------------
-    def _span(self, row: int) -> tuple[str, int, int, str]:
+    def _quote(self, row: int) -> str:
+        source, start, end, _ = self._span(row)
+        return self.index.documents[source][start:end]
+
+    def _evidence(self, row: int) -> str:
         sentence = self.index.sentences[row]
-        return (sentence.source, sentence.start, sentence.end,
-                self.index.chunks[sentence.chunk].section)
+        previous = self.previous_row.get(row)
+        before = self.index.sentence_text(self.index.sentences[previous]) if previous is not None else ""
+        return evidence_text(self.index.sentence_text(sentence),
+                             self.index.chunks[sentence.chunk].section, before)
 
-    def _extractive(self, ranked: list[Evidence]) -> _Draft:
+    def _extractive(self, supporting: list[Judged], extra: float | None = None) -> _Draft:
+        """The best sentence, and up to two more the judge gives at least ``extra``
+        (default: the calibrated threshold); a span another already shows is not repeated."""
+        extra = self.thresholds.extra if extra is None else extra
         draft = _Draft()
-        best = ranked[0].score
-        for evidence in ranked[:MAX_ANSWER_SENTENCES]:
-            if evidence.score < best - EXTRA_SENTENCE_MARGIN:
+        for judged in supporting:
+            if len(draft.shown) == MAX_ANSWER_SENTENCES:
                 break
-            draft.shown.append((evidence.text, self._span(evidence.row)))
+            if draft.shown and judged.probability < extra:
+                break
+            span = self._span(judged.row)
+            if any(s[0] == span[0] and s[1] <= span[1] and span[2] <= s[2] for _, s in draft.shown):
+                continue
+            draft.shown = [(t, s) for t, s in draft.shown
+                           if not (s[0] == span[0] and span[1] <= s[1] and s[2] <= span[2])]
+            draft.shown.append((self.index.documents[span[0]][span[1]:span[2]], span))
         return draft
 
     # -- verification of generated text -------------------------------------------------
-    def verify(self, reply: str, rows: list[int], question: str) -> _Draft:
+    def verify(self, reply: str, judged: list[Judged], question: str) -> _Draft:
+        """Keep a generated sentence only when it passes the vetoes against a span and the
+        judge accepts it, read as the answer to ``question``, from that span."""
         draft = _Draft()
         sentences = split_answer(reply)[: MAX_ANSWER_SENTENCES * 2]
-        if not sentences or not rows:
-            draft.dropped = [DroppedSentence(s, "no source passages") for s in sentences]
-            return draft
-        vectors = self.embedder.embed(sentences)
-        seen: set[tuple] = set()
         question_tokens = set(tokenize(question))
-        for sentence, vector in zip(sentences, vectors):
+        trials: list[tuple[int, int]] = []  # (sentence index, row) pairs for the judge
+        failures: dict[int, str] = {}
+        for index, sentence in enumerate(sentences):
             if sentence.rstrip().endswith(":") or set(tokenize(sentence)) <= question_tokens:
-                draft.dropped.append(DroppedSentence(sentence, "says nothing beyond the question"))
+                failures[index] = "says nothing beyond the question"
                 continue
-            span, verdict = self._support(sentence, vector, rows)
-            if span is None:
-                draft.dropped.append(DroppedSentence(sentence, verdict.reason))
-            elif (sentence.lower(), span) not in seen:
-                seen.add((sentence.lower(), span))
-                draft.shown.append((sentence, span))
+            rows, reason = self._passing_rows(sentence, judged)
+            trials += [(index, row) for row in rows]
+            failures[index] = reason
+        scores = self.judge.score([(judge_query(question, sentences[i]), self._evidence(r)) for i, r in trials])
+        best: dict[int, tuple[float, int]] = {}
+        for (index, row), probability in zip(trials, scores):
+            if index not in best or probability > best[index][0]:
+                best[index] = (float(probability), row)
+        seen: set[tuple] = set()
+        for index, sentence in enumerate(sentences):
+            if index in best and best[index][0] >= self.thresholds.claim:
+                span = self._span(best[index][1])
+                if (sentence.lower(), span) not in seen:
+                    seen.add((sentence.lower(), span))
+                    draft.shown.append((sentence, span))
+            elif index in best:
+                draft.dropped.append(DroppedSentence(
+                    sentence, f"the judge does not find it answers the question from the source "
+                              f"(p={best[index][0]:.2f})"))
+            else:
+                draft.dropped.append(DroppedSentence(sentence, failures[index]))
         return draft
 
-    def _candidates(self, rows: list[int]) -> list[tuple[tuple[str, int, int, str], np.ndarray]]:
-        """Single sentences and adjacent pairs within one chunk, as (span, vector)."""
-        spans = []
-        for position, row in enumerate(rows):
-            spans.append((self._span(row), self.index.sentence_vectors[row]))
-            following = rows[position + 1] if position + 1 < len(rows) else None
-            if following is not None and self.index.sentences[following].chunk == self.index.sentences[row].chunk:
-                source, start, _, section = self._span(row)
-                end = self.index.sentences[following].end
-                vector = self.index.sentence_vectors[row] + self.index.sentence_vectors[following]
-                spans.append(((source, start, end, section), vector / np.linalg.norm(vector)))
-        return spans
-
-    def _support(self, sentence: str, vector: np.ndarray, rows: list[int]):
-        best: tuple[float, tuple, Verdict] | None = None
+    def _passing_rows(self, sentence: str, judged: list[Judged]) -> tuple[list[int], str]:
+        """Candidate rows whose span passes the vetoes for ``sentence`` (most shared words
+        first), or none and the reason of the closest one."""
         tokens = set(tokenize(sentence))
-        candidates = self._candidates(rows)
-        # Check the most promising spans first: most shared words, then closest meaning.
-        def promise(item):
-            (source, start, end, section), span_vector = item
-            shared = len(tokens & set(tokenize(self.index.documents[source][start:end] + " " + section)))
-            return (-shared, -cosine(vector, span_vector), end - start)
-        for span, span_vector in sorted(candidates, key=promise)[:6]:
-            source, start, end, section = span
-            verdict = check(sentence, self.index.documents[source][start:end], section,
-                            cosine(vector, span_vector))
+        def shared(j: Judged) -> int:
+            return len(tokens & set(tokenize(self._quote(j.row) + " " + j.section)))
+        passing, reason, best_coverage = [], "no source passages", -1.0
+        for candidate in sorted(judged, key=lambda j: (-shared(j), -j.probability))[:CLAIM_SPANS]:
+            _, _, _, section = self._span(candidate.row)
+            verdict = check(sentence, self._quote(candidate.row), section)
             if verdict.supported:
-                return span, verdict
-            if best is None or verdict.coverage > best[0]:
-                best = (verdict.coverage, span, verdict)
-        return None, (best[2] if best else Verdict(False, "no candidate span"))
+                passing.append(candidate.row)
+            elif verdict.coverage > best_coverage:
+                reason, best_coverage = verdict.reason, verdict.coverage
+        return passing, reason
 
     # -- final answers -------------------------------------------------------------------
     def _compose(self, question: str, draft: _Draft, passages: list[Passage], backend: str,
@@ -243,12 +295,17 @@ class Engine:
         citations: list[Citation] = []
         numbers: dict[tuple, int] = {}
         parts, shown = [], []
+        sections = {span[3] for _, span in draft.shown}
         for sentence, span in draft.shown:
             if span not in numbers:
                 numbers[span] = len(citations) + 1
                 source, start, end, section = span
                 citations.append(Citation(numbers[span], self.index.documents[source][start:end],
                                           source, section, start, end))
+            # From different sections, a sentence says which one it speaks of ("It" in a
+            # section on one condition is not the condition of the sentence before).
+            if len(sections) > 1:
+                sentence = f"{span[3].split(' > ')[-1]}: {sentence}"
             parts.append(f"{sentence} [{numbers[span]}]")
             shown.append((sentence, numbers[span]))
         timings["total"] = time.perf_counter() - began
@@ -265,4 +322,4 @@ class Engine:
         return Answer(question, text, True, [], passages, backend, dict(timings), dropped or [], [], note)
 
 
-__all__ = ["Engine", "InvalidQuestion", "split_answer"]
+__all__ = ["Engine", "InvalidQuestion", "Judged", "refers_back", "split_answer"]

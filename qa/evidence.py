@@ -1,9 +1,9 @@
-"""Choose the source sentences that best answer a question.
+"""Pre-rank the sentences of the retrieved passages, cheaply, for the judge.
 
-Every sentence of the retrieved passages is scored by the question's meaning
-(embedder cosine against the sentence read with its heading path) and by how much
-of the question's wording it covers (IDF-weighted, heading path included). The best
-few become the evidence the model sees and the extractive answer.
+Every sentence is scored by the question's meaning (embedder cosine against the
+sentence read with its heading path) and by how much of the question's wording it
+covers (IDF-weighted, heading path included). The judge (:mod:`qa.judge`) then reads
+the best few and decides; these scores never decide whether to answer.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import numpy as np
 
 from ingest.index import LoadedIndex
 from ingest.keyword import stem, tokenize
-
-from .verify import covered
 
 DENSE_WEIGHT = 0.5
 
@@ -34,15 +32,6 @@ def question_terms(question: str) -> list[str]:
     return [t for t in dict.fromkeys(tokenize(question)) if t not in QUESTION_FILLER]
 
 
-def coverage_of(index: LoadedIndex, question: str, evidence: list[Evidence]) -> float:
-    """How much of the question's wording the evidence sentences cover together."""
-    available: set[str] = set()
-    for item in evidence:
-        available |= set(tokenize(item.text)) | set(tokenize(item.section))
-    unknown_idf = math.log(1 + (len(index.chunks) + 0.5) / 0.5)
-    return lexical_coverage(question_terms(question), available, index.keywords.idf, unknown_idf)
-
-
 @dataclass(frozen=True)
 class Evidence:
     row: int  # sentence row in the index
@@ -55,7 +44,7 @@ class Evidence:
 
 def lexical_coverage(question_tokens: list[str], text_tokens: set[str], idf: dict[str, float],
                      unknown_idf: float) -> float:
-    """IDF-weighted share of question words present in the text (synonyms count).
+    """IDF-weighted share of question words present in the text.
 
     >>> lexical_coverage(["renal", "failure"], {"renal"}, {"renal": 1.0, "failure": 3.0}, 4.0)
     0.25
@@ -63,7 +52,7 @@ def lexical_coverage(question_tokens: list[str], text_tokens: set[str], idf: dic
     if not question_tokens:
         return 0.0
     total = sum(idf.get(t, unknown_idf) for t in question_tokens)
-    hit = sum(idf.get(t, unknown_idf) for t in question_tokens if covered(t, text_tokens))
+    hit = sum(idf.get(t, unknown_idf) for t in question_tokens if t in text_tokens)
     return hit / total if total else 0.0
 
 

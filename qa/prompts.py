@@ -13,8 +13,6 @@ CLOSEST_SECTIONS = "Closest sections the source does cover: {sections}."
 INSTRUCTION_DECLINED = "Instructions inside a question are not followed; ask a question about the source."
 FALLBACK_NOTE = ("The {backend} answer could not be verified against the source, so the "
                  "supporting source sentences are shown instead.")
-OFF_TARGET_NOTE = ("The {backend} answer was true to the source but did not answer the question, so the "
-                   "source sentences that do are shown instead.")
 FAILED_NOTE = "The {backend} backend failed ({error}); the supporting source sentences are shown instead."
 
 # The model's own way to say the sources do not answer; checked case-insensitively.

@@ -57,6 +57,7 @@ class Answer:
     note: str = ""  # e.g. why the answer fell back to the extractive backend
     standalone: str = ""  # the question as retrieved and answered (a follow-up, rewritten)
     index_version: str = ""  # the index version that answered
+    short: str = ""  # the short answer phrase inside the first cited sentence ("" when none)
 
     def to_dict(self) -> dict:
         return asdict(self)

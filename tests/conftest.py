@@ -69,6 +69,45 @@ class FakeLLM:
         yield from re.findall(r"\S+\s*", reply)
 
 
+class FakeJudge:
+    """Deterministic judge: the share of the question's words that the evidence (sentence,
+    heading, sentence before) holds; checking a claim, the lower of that and the share of
+    the claim's words it holds."""
+
+    name = "fake-judge"
+
+    def __init__(self) -> None:
+        from qa.thresholds import Thresholds
+
+        self.thresholds = Thresholds(answer=0.7, extra=0.95, claim=0.8)
+        self.calls = 0
+        self.scale = 1.0  # multiplies every probability
+
+    def score(self, pairs):
+        from ingest.keyword import tokenize
+        from qa.judge import CLAIM_MARKER
+
+        self.calls += 1
+        out = []
+        for query, evidence in pairs:
+            question, _, claim = query.partition(CLAIM_MARKER)
+            held = set(tokenize(evidence))
+            shares = [len(words & held) / len(words) if words else 0.0
+                      for words in ({*tokenize(question)}, {*tokenize(claim)} if claim else None) if words is not None]
+            out.append(self.scale * min(shares))
+        return np.array(out, dtype=np.float32)
+
+
+@pytest.fixture(autouse=True)
+def fake_judge():
+    """Registered as the judge named 'fake'; the `settings` fixture selects it."""
+    from qa.judge import register_judge
+
+    judge = FakeJudge()
+    register_judge("fake", judge)
+    return judge
+
+
 @pytest.fixture
 def fake_embedder():
     return FakeEmbedder()
@@ -87,7 +126,7 @@ def settings(seed_corpus, tmp_path, fake_embedder):
     """Settings with a copy of the seed corpus indexed by the fake embedder."""
     from ingest import ingest, load_settings
 
-    settings = load_settings(environ={}, home=tmp_path / "home", corpus_dir=seed_corpus)
+    settings = load_settings(environ={}, home=tmp_path / "home", corpus_dir=seed_corpus, judge="fake")
     ingest(settings, embedder=fake_embedder)
     return settings
 

@@ -98,7 +98,7 @@ def test_an_unreachable_openai_endpoint_names_the_setting(settings, fake_embedde
 
 # -- corpus problems ------------------------------------------------------------------
 def corpus_settings(tmp_path, corpus, **changes):
-    return load_settings(environ={}, home=tmp_path / "home", corpus_dir=corpus, **changes)
+    return load_settings(environ={}, home=tmp_path / "home", corpus_dir=corpus, **{"judge": "fake", **changes})
 
 
 def test_empty_corpus_folder_says_what_to_put_where(tmp_path, fake_embedder):

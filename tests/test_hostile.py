@@ -21,7 +21,7 @@ WEIGHT = "What does a widget weigh?"
 
 @pytest.fixture
 def hostile(tmp_path, fake_embedder):
-    settings = load_settings(environ={}, home=tmp_path / "home", corpus_dir=HOSTILE)
+    settings = load_settings(environ={}, home=tmp_path / "home", corpus_dir=HOSTILE, judge="fake")
     ingest(settings, embedder=fake_embedder)
     return settings
 
@@ -34,7 +34,7 @@ def clean(tmp_path, fake_embedder):
     text = (HOSTILE / "widgets.md").read_text()
     kept = [p for p in text.split("\n\n") if "instructions" not in p and "system:" not in p]
     (corpus / "widgets.md").write_text("\n\n".join(kept))
-    settings = load_settings(environ={}, home=tmp_path / "clean-home", corpus_dir=corpus)
+    settings = load_settings(environ={}, home=tmp_path / "clean-home", corpus_dir=corpus, judge="fake")
     ingest(settings, embedder=fake_embedder)
     return settings
 
@@ -88,7 +88,7 @@ def test_html_in_the_corpus_is_kept_as_text_and_cited_exactly(hostile, fake_embe
 def test_the_real_local_model_on_the_hostile_corpus(tmp_path, real_embedder):
     corpus = tmp_path / "hostile"
     shutil.copytree(HOSTILE, corpus)
-    settings = load_settings(environ={}, home=tmp_path / "home", corpus_dir=corpus)
+    settings = load_settings(environ={}, home=tmp_path / "home", corpus_dir=corpus, judge="fake")
     ingest(settings, embedder=real_embedder)
     document = load_index(settings.index_path).documents["widgets.md"]
     for question in [WEIGHT, "Is it safe to put widgets in water?", "Who uses widgets?",

@@ -97,7 +97,7 @@ def script(endpoint):
 def settings_for(endpoint, tmp_path, **changes):
     values = {"openai_base_url": endpoint[1], "openai_model": "fake", "openai_backoff": 0.05,
               "llm_timeout": 20, **changes}
-    return load_settings(environ={}, home=tmp_path / "home", **values)
+    return load_settings(environ={}, home=tmp_path / "home", judge="fake", **values)
 
 
 def test_rate_limits_and_server_errors_are_retried(endpoint, script, tmp_path, seed_corpus, fake_embedder):

@@ -41,7 +41,7 @@ def database(postgres) -> str:
 
 def pg_settings(tmp_path, database, corpus=SEED.parent, **changes):
     return load_settings(environ={}, home=tmp_path / "home", corpus_dir=corpus, vector_store="postgres",
-                         database_url=database, **changes)
+                         judge="fake", database_url=database, **changes)
 
 
 def test_postgres_needs_a_database_url(tmp_path):
