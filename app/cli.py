@@ -137,12 +137,22 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, help="output JSONL (default: <home>/feedback_drafts.jsonl)")
     export.set_defaults(run=cmd_feedback_export)
 
-    evaluate = commands.add_parser("eval", help="score backends on the curated Q&A set and write reports")
+    evaluate = commands.add_parser(
+        "eval", help="score backends on the curated Q&A set (or, with --corpus, a SQuAD-format "
+        "set) and write reports")
     evaluate.add_argument("--llm", action="append", help="backend to evaluate (repeatable; default: "
-                          "extractive and local)")
-    evaluate.add_argument("--set", type=Path, dest="cases", help="cases file (JSONL)")
-    evaluate.add_argument("--out", type=Path, help="output folder (default: <home>/evals)")
-    evaluate.add_argument("--check", action="store_true", help="exit 1 when a metric is below evals/thresholds.json")
+                          "extractive and local; with --corpus: extractive)")
+    evaluate.add_argument("--set", type=Path, dest="cases", metavar="JSONL", help="cases file (JSONL; with --corpus: "
+                          "a SQuAD-format qa.jsonl such as evals/data/squad2/qa.jsonl)")
+    evaluate.add_argument("--corpus", type=Path, metavar="DIR", help="the SQuAD-format set's article folder: indexed "
+                          "apart under <out>/index and scored by evals/squad.py")
+    evaluate.add_argument("--sample", type=int, metavar="N", help="with --corpus: only N questions, a "
+                          "seeded sample stratified by article and answerable")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of --sample (default: 0)")
+    evaluate.add_argument("--out", type=Path, help="output folder (default: <home>/evals; with "
+                          "--corpus: <home>/evals/squad2)")
+    evaluate.add_argument("--check", action="store_true", help="exit 1 when a metric is below "
+                          "evals/thresholds.json (its 'squad2' entry with --corpus)")
     evaluate.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"),
                           help="compare two report.json files instead of running")
     evaluate.set_defaults(run=cmd_eval)

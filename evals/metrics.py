@@ -34,7 +34,7 @@ from qa.types import Answer, Citation
 from .cases import EvalCase
 from .validate import Span, gold_spans, overlaps
 
-STAGES = ("retrieval", "generation", "verification", "total")
+STAGES = ("retrieval", "judge", "generation", "verification", "total")
 SUPPORT_THRESHOLD = 0.7
 _STOPWORD_TEXT = """
 a about above after again against all also am an and any are as at be because been before being
