@@ -302,10 +302,12 @@ class Engine:
                 source, start, end, section = span
                 citations.append(Citation(numbers[span], self.index.documents[source][start:end],
                                           source, section, start, end))
-            # From different sections, a sentence says which one it speaks of ("It" in a
-            # section on one condition is not the condition of the sentence before).
-            if len(sections) > 1:
-                sentence = f"{span[3].split(' > ')[-1]}: {sentence}"
+            # From different sections, a sentence that does not name its section says which
+            # one it speaks of ("It" in a section on one condition is not the condition of
+            # the sentence before).
+            leaf = span[3].split(" > ")[-1]
+            if len(sections) > 1 and leaf.lower() not in sentence.lower():
+                sentence = f"{leaf}: {sentence}"
             parts.append(f"{sentence} [{numbers[span]}]")
             shown.append((sentence, numbers[span]))
         timings["total"] = time.perf_counter() - began

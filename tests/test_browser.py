@@ -61,17 +61,21 @@ def test_cited_streaming_answer_then_abstention_and_feedback(page, real_settings
     ask(page, "What is the most frequent cause of metastatic calcinosis cutis?")
     assert page.evaluate("window.sawDraft"), "the draft should show while the model writes"
     answer = page.locator("#sq-chat .sq-answer").last
-    marker = answer.locator("a.sq-marker").first
-    assert marker.inner_text() == "[1]"
-    assert "renal failure" in marker.get_attribute("title")  # hover shows the source
-    quote = page.locator("#sq-sources #sq-src-1 mark.sq-quote").inner_text()
+    markers = answer.locator("a.sq-marker")
+    assert markers.first.inner_text() == "[1]"
+    # The judge may cite a neighbouring sentence of the same section first; the answering
+    # one is among the citations, and hovering its marker shows it.
+    marker = next(markers.nth(i) for i in range(markers.count())
+                  if "renal failure" in (markers.nth(i).get_attribute("title") or ""))
+    number = marker.inner_text().strip("[]")
+    quote = page.locator(f"#sq-sources #sq-src-{number} mark.sq-quote").inner_text()
     assert "Chronic renal failure is the most frequent underlying cause." in quote
     document = load_index(real_settings.index_path).documents["calcinosis_cutis.txt"]
     assert quote in document
-    passage = page.locator("#sq-sources #sq-src-1 .sq-passage").inner_text()
+    passage = page.locator(f"#sq-sources #sq-src-{number} .sq-passage").inner_text()
     assert passage.index(quote) > 0, "the quote is highlighted inside its surrounding passage"
     marker.click()
-    assert page.url.endswith("#sq-src-1")
+    assert page.url.endswith(f"#sq-src-{number}")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web_chat_answer.png"), full_page=True)
 
@@ -85,7 +89,7 @@ def test_cited_streaming_answer_then_abstention_and_feedback(page, real_settings
     new = feedback_lines(real_settings.feedback_path)[lines_before:]
     assert [line["rating"] for line in new] == ["down", None]
     assert new[0]["question"] == "What is the most frequent cause of metastatic calcinosis cutis?"
-    assert new[0]["citations"][0]["quote"] == quote and new[0]["backend"] == "local"
+    assert quote in [c["quote"] for c in new[0]["citations"]] and new[0]["backend"] == "local"
     assert new[0]["index_version"].startswith("v-")
     assert new[1]["comment"] == "browser test: should also mention the mechanism"
     assert new[1]["answer_id"] == new[0]["answer_id"]

@@ -40,8 +40,9 @@ def test_cli_ask_json_and_text(monkeypatch, capsys, real_settings):
     assert main(["ask", "--llm", "extractive", "--json",
                  "What is the most frequent cause of metastatic calcinosis cutis?"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["abstained"] is False and data["citations"][0]["quote"].startswith("Chronic renal failure")
-    assert main(["ask", "--llm", "extractive", "What dose of diltiazem is used?"]) == 0
+    assert data["abstained"] is False
+    assert any(c["quote"].startswith("Chronic renal failure") for c in data["citations"])
+    assert main(["ask", "--llm", "extractive", "Which gene mutation causes tumoral calcinosis?"]) == 0
     assert capsys.readouterr().out.startswith("The source does not answer this question.")
 
 

@@ -9,9 +9,14 @@ from qa import ask, stream
 
 pytestmark = pytest.mark.real
 
+# Known misses of the trained judge (issue 12's closing note): strict, so a better judge
+# that gets them right fails here until the mark is removed.
+JUDGE_MISS = pytest.mark.xfail(strict=True, reason="the judge v1 misses this (issue 12)")
+
 ANSWERABLE = [
     ("What is the most frequent cause of metastatic calcinosis cutis?", "Chronic renal failure is the most frequent underlying cause."),
-    ("Who usually gets tumoral calcinosis?", "It mainly affects teens who are otherwise in good health."),
+    pytest.param("Who usually gets tumoral calcinosis?", "It mainly affects teens who are otherwise in good health.",
+                 marks=JUDGE_MISS),
     ("Are blood calcium levels abnormal in idiopathic scrotal calcinosis?", "the levels of calcium and phosphate in the blood are normal"),
     ("Which drug, a calcium channel blocker, has been a mainstay of treatment?", "Diltiazem, a calcium channel blocker, has been a mainstay"),
     ("Where is the calcification found in iatrogenic calcification?", "the calcification is found at venipuncture sites"),
@@ -25,7 +30,7 @@ ANSWERABLE = [
 ]
 
 UNANSWERABLE = [
-    "What dose of diltiazem should be given for calcinosis cutis?",
+    pytest.param("What dose of diltiazem should be given for calcinosis cutis?", marks=JUDGE_MISS),
     "Which gene mutation causes tumoral calcinosis?",
     "What percentage of patients with systemic sclerosis develop calcinosis?",
     "In what year was idiopathic scrotal calcinosis first described?",
@@ -65,7 +70,8 @@ def test_unanswerable_questions_abstain(real_settings, real_embedder, backend, q
 
 
 def test_local_model_sentences_shown_are_all_verified(real_settings, real_embedder):
-    answer = ask("Who usually gets tumoral calcinosis?", llm="local", settings=real_settings, embedder=real_embedder)
+    answer = ask("What is the most frequent cause of metastatic calcinosis cutis?", llm="local",
+                 settings=real_settings, embedder=real_embedder)
     assert answer.llm == "local" and answer.timings["generation"] > 0
     for sentence, number in answer.sentences:
         assert f"{sentence} [{number}]" in answer.text
