@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "SOURCEQA_"
@@ -47,6 +47,12 @@ class Settings(BaseModel):
         "local",
         description="Answer backend: 'local', 'gguf:/path/model.gguf', 'openai' or 'extractive'.",
     )
+    api_llms: tuple[str, ...] = Field(
+        ("local", "extractive", "openai"),
+        description="Backends a client of the HTTP API or the web chat may choose (the llm setting "
+                    "always may). A 'gguf:' path is never taken from a client: list it here to offer it.")
+    llm_models_kept: int = Field(2, ge=1, le=16, description="Most llama.cpp models kept loaded at once "
+                                 "(the least recently used one is let go first).")
     openai_base_url: str = Field("http://127.0.0.1:11434/v1", description="OpenAI-compatible endpoint.")
     openai_model: str = Field("llama3.2", description="Model name sent to the OpenAI-compatible endpoint.")
     openai_api_key: str = Field("not-needed", description="API key for the endpoint, if it wants one.")
@@ -78,13 +84,27 @@ class Settings(BaseModel):
     host: str = Field("127.0.0.1", description="Address the web chat and HTTP API bind to; anything "
                       "but loopback exposes the service to the network.")
     port: int = Field(7860, ge=0, le=65535, description="Port of the web chat and HTTP API (0: any free port).")
+    allowed_hosts: tuple[str, ...] = Field((), description="Host names the server answers to besides "
+                                     "localhost, 127.0.0.1 and ::1 (any Host header is refused otherwise, "
+                                     "which stops DNS rebinding); bound to a non-loopback address with "
+                                     "this empty, every Host is accepted.")
     api_token: str = Field("", description="Bearer token the HTTP API and web chat require; empty: none.")
     feedback_file: Path | None = Field(None, description="Feedback JSONL file; default <home>/feedback.jsonl.")
+    feedback_max_mb: float = Field(50.0, gt=0, description="The feedback log stops taking entries "
+                                   "at this size (the API answers 503) until an operator moves it away.")
     unverified_fallback: bool = Field(
         True,
         description="When no generated sentence survives verification, show the supporting "
                     "source sentences verbatim (with a note) instead of abstaining.",
     )
+
+    @field_validator("api_llms", "allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """Lists from the environment or a flag come as 'a,b,c'."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def index_path(self) -> Path:

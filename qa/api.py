@@ -21,7 +21,7 @@ from ingest.storage import storage_for
 from .engine import Engine
 from .judge import Judge, make_judge
 from .llms import Generator, make_generator
-from .question import normalise
+from .question import InvalidQuestion, normalise
 from .types import Answer
 
 log = logging.getLogger(__name__)
@@ -65,16 +65,33 @@ def engine_loaded(settings: Settings) -> bool:
         return any(key[0] == _where(settings) for key in _engines)
 
 
-def _resolve(question: object, llm: str | Generator | None, top_k: int | None,
-             settings: Settings | None) -> tuple[Settings, Generator | None, str]:
-    """Validate the question first (nothing is loaded for a bad one), then pick the backend."""
+def _resolve(question: object, llm: object, top_k: object, history: object, settings: object,
+             embedder: object = None, judge: object = None) -> tuple[Settings, Generator | None, str]:
+    """Validate every argument first (nothing is loaded for a bad one), then pick the backend.
+
+    A bad argument of any type is a ValueError (``InvalidQuestion`` for the question and
+    the history) that says what was expected, never an AttributeError or TypeError.
+    """
+    if settings is not None and not isinstance(settings, Settings):
+        raise ValueError(f"settings must be a Settings object, got {type(settings).__name__}")
     settings = settings or load_settings()
     normalise(question, settings.max_question_chars)
+    if history is not None:
+        if not isinstance(history, (list, tuple)):
+            raise InvalidQuestion(f"history must be a list of earlier questions, got {type(history).__name__}")
+        for turn in history:
+            normalise(turn, settings.max_question_chars)
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 50):
         raise ValueError(f"top_k must be a whole number from 1 to 50, got {top_k!r}")
+    for part, what, method in ((embedder, "embedder", "embed"), (judge, "judge", "score")):
+        if part is not None and not callable(getattr(part, method, None)):
+            raise ValueError(f"{what} must be an object with a {method}() method, got {type(part).__name__}")
     if llm is None or isinstance(llm, str):
         name = llm or settings.llm
         return settings, make_generator(name, settings), name
+    if not callable(getattr(llm, "stream", None)) or not isinstance(getattr(llm, "name", None), str):
+        raise ValueError(  # noqa: TRY004 - every bad argument is a ValueError (documented)"llm must be a backend name ('local', 'gguf:/path.gguf', 'openai', 'extractive') "
+                         f"or a Generator (a name and a stream() method), got {type(llm).__name__}")
     return settings, llm, llm.name
 
 
@@ -85,9 +102,9 @@ def stream(question: str, *, llm: str | Generator | None = None, top_k: int | No
 
     The streamed draft is the model's raw text; only the final Answer is verified.
     """
-    settings, generator, name = _resolve(question, llm, top_k, settings)
+    settings, generator, name = _resolve(question, llm, top_k, history, settings, embedder, judge)
     engine = get_engine(settings, embedder, judge)
-    run = engine.run(question, generator, name, top_k, history)
+    run = engine.run(question, generator, name, top_k, list(history or []))
     yielded = False
     while True:
         try:
@@ -111,11 +128,13 @@ def ask(question: str, *, llm: str | Generator | None = None, top_k: int | None 
     first, so a follow-up ("And how is it treated?") is answered as a standalone
     question (``Answer.standalone``); ``judge`` overrides the ``judge`` setting with a
     Judge object (tests pass a fake); ``settings`` defaults to
-    :func:`ingest.settings.load_settings`. Raises ``ValueError`` (``InvalidQuestion``)
-    for an empty, too long or non-text question.
+    :func:`ingest.settings.load_settings`. Raises ``ValueError`` (``InvalidQuestion``
+    for the question and history) for an empty, too long or non-text question and for any
+    argument of the wrong type; a backend that fails, at once or halfway, never raises: the
+    source sentences are shown with a note instead.
     """
-    settings, generator, name = _resolve(question, llm, top_k, settings)
-    run = get_engine(settings, embedder, judge).run(question, generator, name, top_k, history)
+    settings, generator, name = _resolve(question, llm, top_k, history, settings, embedder, judge)
+    run = get_engine(settings, embedder, judge).run(question, generator, name, top_k, list(history or []))
     while True:
         try:
             next(run)

@@ -22,7 +22,7 @@ from . import prompts
 from .evidence import score_sentences
 from .followup import rewrite, topic_names
 from .judge import Judge, evidence_text, judge_query
-from .llms import Generator, GeneratorError, with_deadline
+from .llms import Generator, GeneratorError, lazy_stream, with_deadline
 from .question import InvalidQuestion, analyse, normalise
 from .retrieve import HybridRetriever
 from .thresholds import Thresholds
@@ -171,7 +171,7 @@ class Engine:
             try:
                 messages = prompts.answer_messages(text, [self._quote(j.row) for j in
                                                           supporting[: self.settings.evidence_sentences]])
-                for piece in with_deadline(generator.stream(messages), self.settings.llm_timeout):
+                for piece in with_deadline(lazy_stream(generator, messages), self.settings.llm_timeout):
                     pieces.append(piece)
                     yield piece
             except GeneratorError as error:

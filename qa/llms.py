@@ -17,10 +17,12 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import logging
+import os
 import queue
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
@@ -57,13 +59,24 @@ def packaged_smollm2() -> Path:
 
 
 def check_gguf(path: Path) -> Path:
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise ValueError(f"GGUF model file {path} does not exist; give the path of a .gguf file")
-    with open(path, "rb") as handle:
-        if handle.read(4) != b"GGUF":
-            raise ValueError(f"{path} is not a GGUF model file (no GGUF header)")
-    return path
+    """``path`` if it is a readable GGUF file; else a ValueError that reads the same whether
+    the file is missing, unreadable or something else, so it tells nobody which files exist."""
+    shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."
+    try:
+        path = Path(path).expanduser()
+        with open(path, "rb") as handle:
+            if handle.read(4) == b"GGUF":
+                return path
+    except (OSError, ValueError):
+        pass
+    raise ValueError(f"cannot load a GGUF model from {shown}: no readable GGUF model file there")
+
+
+def lazy_stream(generator: Generator, messages: list[dict[str, str]]) -> Iterator[str]:
+    """``generator.stream(messages)``, called only when the first piece is asked for, so that a
+    backend whose ``stream()`` raises at once fails inside :func:`with_deadline` (and falls
+    back) like one that fails halfway."""
+    yield from generator.stream(messages)
 
 
 def with_deadline(pieces: Iterator[str], seconds: float) -> Iterator[str]:
@@ -230,7 +243,7 @@ class OpenAIGenerator:
                 self._slots.release()
 
 
-_cache: dict[tuple, Generator] = {}
+_cache: OrderedDict[tuple, Generator] = OrderedDict()  # least recently used first
 _cache_lock = threading.Lock()
 
 
@@ -245,23 +258,51 @@ def _close_models() -> None:
     _cache.clear()
 
 
+def gguf_path(name: str) -> Path:
+    """The real path a ``gguf:`` backend name points at, so that every spelling of one
+    file (``./``, ``..``, symlinks) is one cache entry and one loaded model."""
+    try:
+        return Path(os.path.realpath(Path(name[5:]).expanduser()))
+    except (OSError, ValueError, RuntimeError):
+        return Path(name[5:])
+
+
 def make_generator(name: str, settings: Settings) -> Generator | None:
-    """The generator for a backend name; None for ``extractive``. Loaded once per process."""
+    """The generator for a backend name; None for ``extractive``.
+
+    Models are loaded once per process and cached by what they are (the real path of a
+    GGUF file); at most ``llm_models_kept`` llama.cpp models stay loaded, the least
+    recently used one is let go first.
+    """
+    if not isinstance(name, str):
+        # ValueError, not TypeError: every bad argument of the API is one (documented).
+        raise ValueError(f"llm must be a backend name or a Generator, got {type(name).__name__}")  # noqa: TRY004
     if name == "extractive":
         return None
-    key = (name, settings.llm_max_tokens, settings.llm_context, settings.llm_threads,
-           settings.openai_base_url, settings.openai_model, settings.openai_api_key, settings.llm_timeout,
-           settings.openai_retries, settings.openai_backoff, settings.llm_concurrency)
+    if name == "local":
+        what: tuple = ("llama", str(packaged_smollm2()))
+    elif name.startswith("gguf:"):
+        what = ("llama", str(gguf_path(name)))
+    elif name == "openai":
+        what = ("openai", settings.openai_base_url, settings.openai_model, settings.openai_api_key,
+                settings.openai_retries, settings.openai_backoff, settings.llm_concurrency)
+    else:
+        shown = name if len(name) <= 60 else name[:60] + "..."
+        raise ValueError(f"unknown llm {shown!r}; use 'local', 'gguf:/path/model.gguf', "
+                         "'openai' or 'extractive'")
+    key = (*what, settings.llm_max_tokens, settings.llm_context, settings.llm_threads, settings.llm_timeout)
     with _cache_lock:
-        if key not in _cache:
-            if name == "local":
-                _cache[key] = LlamaCppGenerator(packaged_smollm2(), "local:SmolLM2-135M-Instruct", settings)
-            elif name.startswith("gguf:"):
-                path = Path(name[5:])
-                _cache[key] = LlamaCppGenerator(path, f"gguf:{path.name}", settings)
-            elif name == "openai":
-                _cache[key] = OpenAIGenerator(settings)
-            else:
-                raise ValueError(f"unknown llm {name!r}; use 'local', 'gguf:/path/model.gguf', "
-                                 "'openai' or 'extractive'")
-        return _cache[key]
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+        if what[0] == "llama":
+            path = Path(what[1])
+            label = "local:SmolLM2-135M-Instruct" if name == "local" else f"gguf:{path.name}"
+            generator: Generator = LlamaCppGenerator(path, label, settings)
+            llama_keys = [k for k in _cache if k[0] == "llama"]
+            for old in llama_keys[:max(0, len(llama_keys) + 1 - settings.llm_models_kept)]:
+                del _cache[old]  # freed once no answer in flight still uses it
+        else:
+            generator = OpenAIGenerator(settings)
+        _cache[key] = generator
+        return generator

@@ -55,7 +55,7 @@ def test_mixed_scripts_and_emoji_answer_or_abstain(settings, fake_embedder, ques
     (["ask", "--llm", "extractive", "?!"], "no words"),
     (["ask", "--llm", "extractive", "x" * 100_000], "too long"),
     (["ask", "--llm", "no-such-backend", QUESTION], "unknown"),
-    (["ask", "--llm", "gguf:/no/such/model.gguf", QUESTION], "does not exist"),
+    (["ask", "--llm", "gguf:/no/such/model.gguf", QUESTION], "no readable GGUF model file"),
     (["ask", "--top-k", "0", "--llm", "extractive", QUESTION], "top_k"),
 ])
 def test_cli_errors_are_one_clear_line(settings, monkeypatch, capsys, argv, says):
@@ -84,7 +84,7 @@ def test_invalid_setting_values_say_which_and_why():
 def test_a_file_that_is_not_gguf_says_so(settings, fake_embedder, tmp_path):
     fake = tmp_path / "model.gguf"
     fake.write_bytes(b"PK\x03\x04 this is a zip file")
-    with pytest.raises(ValueError, match="not a GGUF"):
+    with pytest.raises(ValueError, match="no readable GGUF model file"):
         ask(QUESTION, llm=f"gguf:{fake}", settings=settings, embedder=fake_embedder)
 
 

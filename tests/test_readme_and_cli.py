@@ -67,8 +67,8 @@ def test_cli_ingest_prints_a_summary(monkeypatch, capsys, tmp_path):
 def test_gguf_backend_errors_say_what_to_fix(real_settings, real_embedder, tmp_path):
     from qa import ask
 
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(ValueError, match="no readable GGUF model file"):
         ask("What is osteoma cutis?", llm=f"gguf:{tmp_path}/none.gguf", settings=real_settings, embedder=real_embedder)
     (tmp_path / "fake.gguf").write_text("not a model")
-    with pytest.raises(ValueError, match="not a GGUF model file"):
+    with pytest.raises(ValueError, match="no readable GGUF model file"):
         ask("What is osteoma cutis?", llm=f"gguf:{tmp_path}/fake.gguf", settings=real_settings, embedder=real_embedder)
