@@ -19,6 +19,16 @@ from pathlib import Path
 from qa.types import Answer
 
 RATINGS = ("up", "down")
+# Bounds of one entry's fields (the HTTP API refuses larger ones; the chat, whose answer
+# records come back from the browser, clips them), so no entry can grow the log much.
+LIMITS = {"answer_id": 64, "question": 10_000, "standalone": 10_000, "answer": 20_000, "backend": 200,
+          "index_version": 200, "comment": 2_000}
+CITATION_LIMITS = {"quote": 5_000, "section": 500, "source": 500}
+MAX_CITATIONS = 50
+
+
+class FeedbackFull(OSError):
+    """The feedback log reached the ``feedback_max_mb`` setting; it takes no more entries."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +53,29 @@ class FeedbackEntry:
         if rating is not None and rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS} or empty, got {rating!r}")
         record = answer if isinstance(answer, dict) else answer_record(answer)
-        return cls(answer_id, record["question"], record["standalone"] or record["question"], record["text"],
-                   record["abstained"], record["citations"], record["llm"], record["index_version"], rating,
-                   comment.strip()[:2000])
+        try:
+            entry = cls(str(answer_id), str(record["question"]), str(record["standalone"] or record["question"]),
+                        str(record["text"]), bool(record["abstained"]), list(record["citations"]),
+                        str(record["llm"]), str(record["index_version"]), rating, str(comment).strip())
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not an answer record ({type(error).__name__}: {error})") from error
+        return entry.bounded()
+
+    def bounded(self) -> FeedbackEntry:
+        """This entry with every field clipped to :data:`LIMITS` (citations: 50, each clipped).
+
+        >>> FeedbackEntry("1", "q" * 20_000, "", "a", False, [], "x", "v").bounded().question == "q" * 10_000
+        True
+        """
+        citations = []
+        for citation in self.citations[:MAX_CITATIONS]:
+            if isinstance(citation, dict):
+                citations.append({k: (v[:CITATION_LIMITS.get(k, 500)] if isinstance(v, str) else v)
+                                  for k, v in citation.items()
+                                  if k in (*CITATION_LIMITS, "number", "start", "end")
+                                  and (isinstance(v, (str, int)) or v is None)})
+        clipped = {name: getattr(self, name)[:limit] for name, limit in LIMITS.items()}
+        return FeedbackEntry(**{**asdict(self), **clipped, "citations": citations})
 
 
 def answer_record(answer: Answer) -> dict:
@@ -64,18 +94,29 @@ def new_answer_id() -> str:
 class JsonlFeedback:
     """Feedback in a JSONL file (``<home>/feedback.jsonl`` by default)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_bytes: int | None = None) -> None:
         self.path = Path(path)
+        self.max_bytes = max_bytes
 
     def add(self, entry: FeedbackEntry) -> None:
+        """Append one entry (clipped to the field limits); raises FeedbackFull at the size
+        limit and OSError when the disk refuses (full, read-only); nothing half-written stays."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = (json.dumps(asdict(entry), ensure_ascii=False) + "\n").encode("utf-8")
+        line = (json.dumps(asdict(entry.bounded()), ensure_ascii=False) + "\n").encode("utf-8")
         with open(self.path, "ab") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
+            size = handle.seek(0, os.SEEK_END)
             try:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
+                if self.max_bytes is not None and size + len(line) > self.max_bytes:
+                    raise FeedbackFull(f"the feedback log is full ({self.max_bytes // 1_000_000} MB, setting "
+                                       "feedback_max_mb); an operator has to move it away")
+                try:
+                    handle.write(line)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                except OSError:
+                    handle.truncate(size)  # no torn line is left behind
+                    raise
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -107,7 +148,7 @@ class PostgresFeedback:
         with self.engine.begin() as connection:
             connection.execute(sqlalchemy.text(
                 "INSERT INTO sourceqa_feedback (answer_id, entry) VALUES (:id, CAST(:entry AS jsonb))"),
-                {"id": entry.answer_id, "entry": json.dumps(asdict(entry), ensure_ascii=False)})
+                {"id": entry.answer_id, "entry": json.dumps(asdict(entry.bounded()), ensure_ascii=False)})
 
     def entries(self) -> list[FeedbackEntry]:
         with self.engine.connect() as connection:
@@ -119,7 +160,7 @@ def feedback_store(settings) -> JsonlFeedback | PostgresFeedback:
     """Where feedback goes: the database with the postgres store (so replicas share it), else JSONL."""
     if settings.vector_store == "postgres" and settings.database_url:
         return PostgresFeedback(settings.database_url)
-    return JsonlFeedback(settings.feedback_path)
+    return JsonlFeedback(settings.feedback_path, int(settings.feedback_max_mb * 1_000_000))
 
 
 def merged(entries: list[FeedbackEntry]) -> list[FeedbackEntry]:

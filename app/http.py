@@ -1,22 +1,28 @@
 """The HTTP API: ``POST /api/ask``, ``POST /api/stream``, ``POST /api/feedback``, ``GET /healthz``.
 
 A thin shell over :mod:`qa`. Bad requests get a 4xx with ``{"error": ...}``; nothing a
-client sends produces a 500 or a traceback. When the ``api_token`` setting is set,
-every route but ``/healthz`` needs ``Authorization: Bearer <token>`` (a browser can
-open ``/?token=<token>`` once, which stores the token in an HttpOnly cookie).
+client sends produces a 500 or a traceback, and a damaged or missing index is a 503 with
+one line that says what to run. When the ``api_token`` setting is set, every route but
+``/healthz`` needs ``Authorization: Bearer <token>`` (a browser can open ``/?token=<token>``
+once, which stores the token in an HttpOnly cookie). Host names, routes, body sizes,
+cross-origin requests and the token are checked before any route runs (:mod:`app.guard`).
+A client chooses its backend only among the ``api_llms`` setting's names.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingest import IndexProblem, SettingsError
 from ingest.settings import Settings
@@ -24,23 +30,34 @@ from ingest.storage import storage_for
 from qa import Answer, ask, stream
 from qa.api import engine_loaded
 
-from .feedback import FeedbackEntry, feedback_store
+from .feedback import FeedbackEntry, FeedbackFull, feedback_store
+from .guard import TOKEN_COOKIE
 
 log = logging.getLogger(__name__)
 
-TOKEN_COOKIE = "sourceqa_token"
-MAX_BODY_BYTES = 256 * 1024  # far above any valid request; refused before it is read
-OPEN_PATHS = {"/healthz"}
+__all__ = ["TOKEN_COOKIE", "allowed_llms", "answer_json", "create_api", "public_message"]
 
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: StrictStr = Field(description="The question (a follow-up is fine when history is given).")
-    llm: StrictStr | None = Field(None, description="Backend: local, gguf:/path, openai or extractive.")
+    llm: StrictStr | None = Field(None, max_length=200, description="Backend, one of the server's "
+                                  "api_llms setting (by default local, extractive, openai).")
     top_k: StrictInt | None = Field(None, ge=1, le=50, description="Passages to retrieve.")
     history: list[StrictStr] = Field(default_factory=list, max_length=50,
                                      description="Earlier questions of the conversation, oldest first.")
+
+
+class CitationRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    number: StrictInt | None = None
+    quote: StrictStr = Field("", max_length=5_000)
+    section: StrictStr = Field("", max_length=500)
+    source: StrictStr = Field("", max_length=500)
+    start: StrictInt | None = None
+    end: StrictInt | None = None
 
 
 class FeedbackRequest(BaseModel):
@@ -51,11 +68,27 @@ class FeedbackRequest(BaseModel):
     standalone: StrictStr = Field("", max_length=10_000)
     answer: StrictStr = Field(max_length=20_000)
     abstained: StrictBool = False
-    citations: list[dict] = Field(default_factory=list, max_length=50)
+    citations: list[CitationRecord] = Field(default_factory=list, max_length=50)
     backend: StrictStr = Field("", max_length=200)
     index_version: StrictStr = Field("", max_length=200)
     rating: StrictStr | None = Field(None, pattern="^(up|down)$")
     comment: StrictStr = Field("", max_length=2000)
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="What was wrong, in one line.")
+
+
+def _errors(*codes: int) -> dict:
+    """The error statuses a route documents in the OpenAPI schema (every one is ``{"error"}``)."""
+    what = {400: "The question or an argument cannot be used.", 401: "Missing or wrong bearer token.",
+            403: "Cross-origin request.", 404: "No such route.", 413: "Body over the size limit.",
+            422: "The body does not match the schema.",
+            503: "No usable index (run `sourceqa ingest`), or the feedback log cannot take more."}
+    return {code: {"model": ErrorBody, "description": what[code]} for code in codes}
+
+
+GUARDED = (400, 401, 403, 413)  # the Guard's answers, on every route
 
 
 def answer_json(answer: Answer) -> dict:
@@ -65,8 +98,37 @@ def answer_json(answer: Answer) -> dict:
     return data
 
 
-def _error(status: int, message: str, **extra) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
+def _error(code: int, message: str, **extra) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=code)
+
+
+def public_message(problem: Exception, settings: Settings) -> str:
+    """An index problem as one line for clients: no server paths (the log keeps them).
+
+    >>> from ingest.settings import Settings
+    >>> s = Settings(home="/srv/qa")
+    >>> public_message(RuntimeError("index file /srv/qa/index/v-1/x.npy is missing"), s)
+    'index file <index>/v-1/x.npy is missing'
+    """
+    text = " ".join(str(problem).split())
+    places = {str(Path(settings.index_path)): "<index>", str(Path(settings.home)): "<home>",
+              str(Path(settings.corpus_dir)): "<corpus>"}
+    for place, name in sorted(places.items(), key=lambda item: -len(item[0])):
+        text = text.replace(place, name)
+    return text
+
+
+def allowed_llms(settings: Settings) -> list[str]:
+    """The backends a client may choose: the ``llm`` setting and the ``api_llms`` setting."""
+    return list(dict.fromkeys([settings.llm, *settings.api_llms]))
+
+
+def check_llm(llm: str | None, settings: Settings) -> None:
+    """Refuse a backend a client may not choose (a ``gguf:`` path is never taken from one)."""
+    if llm is not None and llm not in allowed_llms(settings):
+        shown = llm if len(llm) <= 60 else llm[:60] + "..."
+        raise ValueError(f"llm {shown!r} is not offered by this server; choose one of "
+                         f"{', '.join(allowed_llms(settings))}")
 
 
 def manifest_summary(settings: Settings) -> dict | None:
@@ -79,10 +141,10 @@ def manifest_summary(settings: Settings) -> dict | None:
 
 
 def create_api(settings: Settings) -> FastAPI:
-    api = FastAPI(title="sourceqa", description=__doc__, docs_url="/api/docs", redoc_url=None,
+    api = FastAPI(title="sourceqa", description=__doc__, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
     feedback = feedback_store(settings)
-    _guard(api, settings)
+    _docs(api)
 
     @api.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -92,46 +154,82 @@ def create_api(settings: Settings) -> FastAPI:
             problems.append(f"{where or 'body'}: {item.get('msg', 'invalid')}")
         return _error(422, "invalid request: " + "; ".join(problems))
 
-    @api.get("/healthz")
+    @api.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own refusals (a body that is not UTF-8, JSON nested too deep, a wrong
+        # method) in the documented shape: {"error": ...}.
+        detail = error.detail if isinstance(error.detail, str) else "invalid request"
+        if error.status_code == 400 and "parsing the body" in detail:
+            detail = "the body is not valid JSON in UTF-8"
+        return _error(error.status_code, detail)
+
+    @api.get("/healthz", responses=_errors(400, 503))
     def healthz() -> JSONResponse:
         try:
             summary = manifest_summary(settings)
         except IndexProblem as problem:
-            return _error(503, str(problem), status="index unreadable")
+            return _error(503, public_message(problem, settings), status="index unreadable")
         body = {"status": "ok" if summary else "no index", "index_loaded": engine_loaded(settings),
                 "index": summary}
         return JSONResponse(body, status_code=200 if summary else 503)
 
-    @api.post("/api/ask")
+    @api.post("/api/ask", responses=_errors(*GUARDED, 422, 503))
     def api_ask(body: AskRequest) -> JSONResponse:
         try:
+            check_llm(body.llm, settings)
             answer = ask(body.question, llm=body.llm, top_k=body.top_k, history=body.history,
                          settings=settings)
+        except IndexProblem as problem:
+            return _error(503, public_message(problem, settings))
         except (SettingsError, ValueError) as error:
             return _error(400, str(error))
-        except IndexProblem as problem:
-            return _error(503, str(problem))
         return JSONResponse(answer_json(answer))
 
-    @api.post("/api/stream")
+    @api.post("/api/stream", response_class=StreamingResponse, responses={
+        200: {"description": "One JSON object per line: drafts, then the verified answer.",
+              "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+        **_errors(*GUARDED, 422, 503)})
     def api_stream(body: AskRequest):
         """Newline-delimited JSON: ``{"draft": piece}`` lines, then ``{"answer": {...}}``."""
-        pieces = stream(body.question, llm=body.llm, top_k=body.top_k, history=body.history,
-                        settings=settings)
         try:
+            check_llm(body.llm, settings)
+            pieces = stream(body.question, llm=body.llm, top_k=body.top_k, history=body.history,
+                            settings=settings)
             first = next(pieces)  # validation happens here, before any byte is sent
+        except IndexProblem as problem:
+            return _error(503, public_message(problem, settings))
         except (SettingsError, ValueError) as error:
             return _error(400, str(error))
-        except IndexProblem as problem:
-            return _error(503, str(problem))
         return StreamingResponse(_ndjson(first, pieces), media_type="application/x-ndjson")
 
-    @api.post("/api/feedback")
+    @api.post("/api/feedback", responses=_errors(*GUARDED, 422, 503))
     def api_feedback(body: FeedbackRequest) -> JSONResponse:
-        feedback.add(FeedbackEntry(**body.model_dump()))
+        entry = FeedbackEntry(**{**body.model_dump(), "citations": [c.model_dump() for c in body.citations]})
+        try:
+            feedback.add(entry)
+        except FeedbackFull as full:
+            return _error(503, str(full))
+        except OSError as error:
+            log.error("feedback not saved: %s", error)
+            return _error(503, f"feedback could not be saved ({error.strerror or 'write failed'}); "
+                          "try again later")
         return JSONResponse({"stored": True})
 
     return api
+
+
+def _docs(api: FastAPI) -> None:
+    """``/api/docs``: Swagger UI from the swagger-ui-bundle package, so the page needs no CDN."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    api.mount("/api/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="swagger-assets")
+
+    @api.get("/api/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="sourceqa API",
+                                   swagger_js_url="/api/docs/assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/api/docs/assets/swagger-ui.css",
+                                   swagger_favicon_url="/api/docs/assets/favicon-32x32.png")
 
 
 def _ndjson(first: str | Answer, rest: Iterator[str | Answer]) -> Iterator[bytes]:
@@ -146,55 +244,3 @@ def _ndjson(first: str | Answer, rest: Iterator[str | Answer]) -> Iterator[bytes
     except Exception as error:
         log.exception("streaming an answer failed")
         yield (json.dumps({"error": f"answering failed: {type(error).__name__}"}) + "\n").encode()
-
-
-# Gradio routes this app has no use for: its file server and uploads (no file components).
-_UNUSED_PREFIXES = ("/gradio_api/file=", "/file=", "/gradio_api/upload", "/upload")
-
-
-def servable(path: str, raw_path: bytes = b"") -> bool:
-    """False for path traversal and for Gradio's file and upload routes (answered 404).
-
-    >>> servable("/api/ask"), servable("/static/../../etc/passwd"), servable("/gradio_api/file=/etc/passwd")
-    (True, False, False)
-    """
-    raw = raw_path.decode("latin-1").lower()
-    segments = path.replace("\\", "/").split("/")
-    if ".." in segments or "%2e%2e" in raw or "..%2f" in raw or "..%5c" in raw:
-        return False
-    return not path.lower().startswith(_UNUSED_PREFIXES)
-
-
-def authorised_request(request: Request, token: str) -> bool:
-    """Whether the request carries the token as a bearer header or the login cookie."""
-    header = request.headers.get("authorization", "")
-    given = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(TOKEN_COOKIE, "")
-    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
-
-
-def _guard(api: FastAPI, settings: Settings) -> None:
-    """Body size limit, bearer token, and a JSON 500 that never leaks a traceback."""
-    token = settings.api_token
-
-    def authorised(request: Request) -> bool:
-        return authorised_request(request, token)
-
-    @api.middleware("http")
-    async def guard(request: Request, call_next):
-        if not servable(request.url.path, request.scope.get("raw_path", b"")):
-            return _error(404, "not found")
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return _error(413, f"request body over {MAX_BODY_BYTES} bytes")
-        if token and request.url.path not in OPEN_PATHS and not authorised(request):
-            offered = request.query_params.get("token", "")
-            if offered and hmac.compare_digest(offered.encode(), token.encode()):
-                response = RedirectResponse(request.url.path, status_code=303)
-                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
-                return response
-            return _error(401, "missing or wrong bearer token (send 'Authorization: Bearer <token>')")
-        try:
-            return await call_next(request)
-        except Exception:
-            log.exception("request to %s failed", request.url.path)
-            return _error(500, "internal error; the server log has the details")

@@ -124,6 +124,16 @@ def status_line(manifest: dict | None, backend: str) -> str:
             f"index built {when} \u00b7 backend: {backend}")
 
 
+def status_html(manifest: dict | None, backend: str, problem: str = "") -> str:
+    """The status line as HTML, with every corpus-derived string (file names) escaped.
+
+    >>> status_html({"corpus": {"<img src=x>.txt": "x"}, "chunk_count": 1}, "local")
+    '<div class="sq-status-line">Corpus: &lt;img src=x&gt;.txt \u00b7 1 chunks \u00b7 index built  \u00b7 backend: local</div>'
+    """
+    text = f"Index problem: {problem}" if problem else status_line(manifest, backend)
+    return f'<div class="sq-status-line">{escape(text)}</div>'
+
+
 API_LINE = "HTTP API: `POST /api/ask`, `GET /healthz`; [documentation](api/docs)"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 
@@ -13,35 +12,23 @@ from ingest import ingest
 from ingest.settings import Settings
 from qa import get_engine, make_generator
 
-from .http import TOKEN_COOKIE, create_api
+from .guard import TOKEN_COOKIE, Guard, is_loopback
+from .http import create_api
 from .render import CSS
-from .web import build_ui
+from .routes import RoutePolicy
+from .web import build_ui, chat_functions
 
 log = logging.getLogger(__name__)
 
 
-def is_loopback(host: str) -> bool:
-    """Whether binding to ``host`` keeps the service on this machine.
-
-    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
-    (True, True, False)
-    """
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def create_app(settings: Settings) -> FastAPI:
-    """The FastAPI app: API routes first, the Gradio chat mounted at ``/``.
-
-    The API's middleware (body limit, bearer token) wraps the mounted chat as well.
-    """
+    """The FastAPI app: API routes first, the Gradio chat mounted at ``/``, and the
+    :class:`~app.guard.Guard` around both (host names, routes, body sizes, CORS, token)."""
     api = create_api(settings)
-    return gr.mount_gradio_app(api, build_ui(settings), path="/", css=CSS, footer_links=[],
-                               show_error=False)
+    ui = build_ui(settings)
+    app = gr.mount_gradio_app(api, ui, path="/", css=CSS, footer_links=[], show_error=False)
+    app.add_middleware(Guard, settings=settings, routes=RoutePolicy(chat_functions(ui)))
+    return app
 
 
 def warm_up(settings: Settings) -> None:

@@ -18,7 +18,8 @@ from qa import Answer, stream
 from qa.api import engine_loaded
 
 from .feedback import FeedbackEntry, answer_record, feedback_store, new_answer_id
-from .render import API_LINE, answer_html, draft_html, sources_html, status_line
+from .http import allowed_llms, check_llm, public_message
+from .render import API_LINE, answer_html, draft_html, sources_html, status_html
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,6 @@ EXAMPLES = [
     "How is calcinosis cutis treated?",
     "Where do the lesions of tumoral calcinosis appear?",
 ]
-BACKENDS = ["local", "extractive", "openai"]
 LOADING = ("Loading the index and the models (first question only; this takes a few seconds, "
            "longer if the index has to be built)\u2026")
 
@@ -58,9 +58,10 @@ class ChatSession:
         if not engine_loaded(self.settings):
             chat[-1]["content"] = f'<div class="sq-draft"><span class="sq-note">{LOADING}</span></div>'
         yield "", chat, turns, gr.skip()
-        history = [turn["question"] for turn in turns]
+        history = [turn.get("question") for turn in turns if isinstance(turn, dict)][-50:]
         draft = ""
         try:
+            check_llm(backend or None, self.settings)
             for item in stream(question, llm=backend or None, top_k=int(top_k) if top_k else None,
                                history=history, settings=self.settings):
                 if isinstance(item, Answer):
@@ -73,7 +74,9 @@ class ChatSession:
                 draft += item
                 chat[-1] = {"role": "assistant", "content": draft_html(draft)}
                 yield "", chat, turns, gr.skip()
-        except (SettingsError, ValueError, IndexProblem) as error:
+        except IndexProblem as problem:
+            chat[-1] = {"role": "assistant", "content": _error_html(public_message(problem, self.settings))}
+        except (SettingsError, ValueError) as error:
             chat[-1] = {"role": "assistant", "content": _error_html(str(error))}
         except Exception as error:
             log.exception("answering %r failed", question)
@@ -83,36 +86,49 @@ class ChatSession:
 
     def rate(self, turns: list[dict], data: gr.LikeData) -> tuple:
         """Thumbs up/down on an answer: log it, then offer the comment box for that answer."""
-        turn = next((t for t in turns if t["message"] == data.index or
-                     (isinstance(data.index, (list, tuple)) and t["message"] == data.index[0])), None)
+        index = data.index[0] if isinstance(data.index, (list, tuple)) and data.index else data.index
+        turn = next((t for t in turns if isinstance(t, dict) and t.get("message") == index), None)
         if turn is None or data.liked is None:
             return gr.skip(), gr.skip()
         rating = "up" if data.liked else "down"
-        self.feedback.add(FeedbackEntry.about(turn["answer"], turn["answer_id"], rating))
+        if not self._save(turn, rating):
+            return gr.skip(), gr.skip()
         label = f"Comment on this answer ({'helpful' if rating == 'up' else 'not helpful'}; optional)"
         return turn["answer_id"], gr.update(visible=True, label=label, value="")
 
     def comment(self, text: str, answer_id: str, turns: list[dict]) -> tuple:
-        turn = next((t for t in turns if t["answer_id"] == answer_id), None)
-        if turn is not None and (text or "").strip():
-            self.feedback.add(FeedbackEntry.about(turn["answer"], answer_id, None, text))
+        turn = next((t for t in turns if isinstance(t, dict) and t.get("answer_id") == answer_id), None)
+        if turn is not None and (text or "").strip() and self._save(turn, None, text):
             gr.Info("Thank you: the comment is saved with the answer.")
         return gr.update(visible=False, value="")
+
+    def _save(self, turn: dict, rating: str | None, comment: str = "") -> bool:
+        """Log feedback about a turn the browser sent back; False (and a notice) when it
+        is malformed or the log cannot take it (full disk, size limit)."""
+        try:
+            self.feedback.add(FeedbackEntry.about(turn.get("answer"), turn.get("answer_id", ""), rating, comment))
+        except ValueError:
+            return False
+        except OSError as error:
+            log.error("feedback not saved: %s", error)
+            gr.Warning("The feedback could not be saved; please try again later.")
+            return False
+        return True
 
     def status(self) -> str:
         try:
             manifest = storage_for(self.settings).manifest()
         except IndexProblem as problem:
-            return f"Index problem: {problem}"
-        return status_line(manifest, self.settings.llm)
+            return status_html(None, self.settings.llm, problem=public_message(problem, self.settings))
+        return status_html(manifest, self.settings.llm)
 
 
 def build_ui(settings: Settings) -> gr.Blocks:
     session = ChatSession(settings)
-    backends = list(dict.fromkeys([settings.llm, *BACKENDS]))
+    backends = allowed_llms(settings)
     with gr.Blocks(title="sourceqa") as ui:
         gr.Markdown("## sourceqa \u2014 answers only from the source, every sentence cited")
-        status = gr.Markdown(elem_id="sq-status")
+        status = gr.HTML(elem_id="sq-status")
         with gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(elem_id="sq-chat", height=460, feedback_options=("Like", "Dislike"),
@@ -150,3 +166,9 @@ def build_ui(settings: Settings) -> gr.Blocks:
         ui.load(session.status, None, status)
         ui.load(lambda: ([], ""), None, [turns, rated])  # a new page starts a new conversation
     return ui
+
+
+def chat_functions(ui: gr.Blocks) -> list[int]:
+    """The ids of the chat's event functions (what a queue call may name as fn_index)."""
+    fns = ui.fns
+    return sorted(fns) if isinstance(fns, dict) else list(range(len(fns)))
