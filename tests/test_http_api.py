@@ -132,3 +132,32 @@ def test_token_is_required_when_set(token_server):
     assert "httponly" in login.headers["set-cookie"].lower()
     assert httpx.get(url + "/", cookies={"sourceqa_token": "s3cret-token"}, timeout=10).status_code == 200
     assert httpx.get(url + "/?token=wrong", timeout=10).status_code == 401
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit_on_the_real_server(server, real_settings):
+    import http.client
+
+    before = real_settings.feedback_path.stat().st_size if real_settings.feedback_path.exists() else 0
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.putrequest("POST", "/api/feedback")
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Transfer-Encoding", "chunked")
+    connection.endheaders()
+    sent = 0
+    try:
+        for _ in range(3_000):  # up to 48 MB; the server answers long before
+            piece = b'{"comment": "' + b"x" * 16_000
+            connection.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+            sent += len(piece)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    response = connection.getresponse()
+    assert response.status == 413 and "error" in json.loads(response.read())
+    after = real_settings.feedback_path.stat().st_size if real_settings.feedback_path.exists() else 0
+    assert after == before
+
+
+def test_the_real_server_refuses_foreign_host_names(server):
+    refused = httpx.get(server.url + "/", headers={"host": "attacker.example"}, timeout=10)
+    assert refused.status_code == 400
+    assert httpx.get(server.url + "/healthz", headers={"host": f"localhost:{server.port}"}, timeout=10).status_code == 200
