@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -25,6 +26,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from ingest import ingest
 
     report = ingest(_settings(args), progress=sys.stderr.isatty())
+    if args.files:
+        for line in report.file_lines():
+            print(line)
     print(report.summary())
     return 0
 
@@ -112,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="build or update the index from the corpus folder")
     ingest.add_argument("--corpus", type=Path, help="corpus folder (default: setting corpus_dir)")
     ingest.add_argument("--index", type=Path, help="index folder (default: <home>/index)")
+    ingest.add_argument("--files", action="store_true", help="print one line per corpus file: its "
+                        "sections, chunks and sentences, or why it gave no text")
     ingest.set_defaults(run=cmd_ingest)
 
     ask = commands.add_parser("ask", help="answer a question (no question: interactive prompt)")
@@ -159,6 +165,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Errors of writing (rather than of finding or reading) a file.
+_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG})
+
+
+def describe_os_error(error: OSError) -> str:
+    """One line for a file system error: what could not be done to which path, and why.
+
+    >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device", "/data/index"))
+    'cannot write /data/index: no space left on device'
+    """
+    reason = error.strerror or str(error) or type(error).__name__
+    reason = reason[:1].lower() + reason[1:]
+    if error.filename is None:
+        return " ".join(reason.split())
+    verb = "write" if error.errno in _WRITE_ERRORS else "use"
+    return " ".join(f"cannot {verb} {error.filename}: {reason}".split())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -169,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except (SettingsError, CorpusError, IndexProblem, ValueError) as error:
         print(f"sourceqa: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a full disk, a read-only or forbidden folder: no traceback
+        print(f"sourceqa: error: {describe_os_error(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

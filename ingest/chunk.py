@@ -7,6 +7,7 @@ chunk satisfies ``document.text[chunk.start:chunk.end] == chunk.text``.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 
 from .sentences import split_sentences
@@ -26,11 +27,17 @@ def _word_count(text: str) -> int:
 
 
 def _units(document: CleanDocument, start: int, end: int, max_words: int) -> list[tuple[int, int]]:
-    """Paragraphs of one section, with over-long paragraphs split into sentences."""
+    """Paragraphs of one section, with over-long paragraphs split into sentences.
+
+    Paragraphs are in document order and do not overlap, so the section's are found by
+    bisection: chunking stays linear in the number of sections.
+    """
     units = []
-    for p_start, p_end in document.paragraphs:
-        if p_start < start or p_end > end:
-            continue
+    paragraphs = document.paragraphs
+    for row in range(bisect.bisect_left(paragraphs, (start, -1)), len(paragraphs)):
+        p_start, p_end = paragraphs[row]
+        if p_end > end:
+            break
         if _word_count(document.text[p_start:p_end]) <= max_words:
             units.append((p_start, p_end))
         else:

@@ -11,16 +11,20 @@ of noise, all handled by shape rather than by this page's strings:
 
 Markdown headings (``# Title``, ``## Section``) are honoured when present, so the
 same cleaner reads ``.md`` files and HTML converted by :mod:`ingest.readers`.
+
+A file's first line is its title only when it looks like one (see :func:`looks_like_title`);
+otherwise it is body text like the rest, and the title is the file's name.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from .types import CleanDocument, Preview, Section
 
-CLEANING_VERSION = "3"
+CLEANING_VERSION = "4"
 
 # Wikipedia's standard top-level section names (MOS:LAYOUT and MEDMOS). A heading
 # outside this list that follows a section introducing a list ("... the following
@@ -41,6 +45,10 @@ _SHORT_WORDS = {"a", "an", "as", "at", "be", "by", "do", "he", "if", "in", "is",
                 "my", "no", "of", "on", "or", "so", "to", "up", "us", "we", "i"}
 _IMAGE = re.compile(r"(?:Image|File):[^,\n]*?\.(?:jpe?g|png|gif|svg|tiff?|webp)\s*,\s*", re.IGNORECASE)
 _BULLET = re.compile(r"\s*(?<!\S)\*(?:\s+|$)")
+_MARKED_HEADING = re.compile(r"(#{1,6})\s+(.+?)\s*#*$")
+_NOT_A_TITLE_END = re.compile(r"[.!?:;,][\"'\u201d\u2019)\]]*$")  # a sentence ends or goes on
+TITLE_MAX_WORDS = 12
+TITLE_MAX_CHARS = 100
 
 
 @dataclass
@@ -106,9 +114,26 @@ def _joins_without_space(left: str, right: str, after_term: bool) -> bool:
                 and token.group() not in _SHORT_WORDS and not right[len(token.group()):][:1].isalpha())
 
 
+def looks_like_title(line: str) -> bool:
+    """Whether a first line is a title: a markdown ``#`` heading, or a short line (at
+    most 12 words and 100 characters) that neither starts lower-case nor ends as a
+    sentence or clause does (``.``, ``!``, ``?``, ``:``, ``;``, ``,``).
+
+    >>> looks_like_title("Calcinosis Cutis"), looks_like_title("Calcium deposits form in skin.")
+    (True, False)
+    >>> looks_like_title("# Why do deposits form?")
+    True
+    """
+    stripped = line.strip()
+    if _MARKED_HEADING.match(stripped):
+        return True
+    return (0 < len(stripped) <= TITLE_MAX_CHARS and len(stripped.split()) <= TITLE_MAX_WORDS
+            and not stripped[0].islower() and not _NOT_A_TITLE_END.search(stripped))
+
+
 def _heading_of(line: str) -> tuple[str, int | None] | None:
     stripped = line.strip()
-    marked = re.match(r"(#{1,6})\s+(.+?)\s*#*$", stripped)
+    marked = _MARKED_HEADING.match(stripped)
     if marked:
         return marked.group(2), len(marked.group(1))
     words = stripped.split()
@@ -151,21 +176,31 @@ def _blocks(lines: list[str]) -> list[_Block]:
 
 
 def _strip_header(lines: list[str]) -> tuple[str, list[str]]:
-    """Return (title, remaining lines) with page chrome before the first paragraph removed."""
-    title = ""
+    """Return (title, body lines); the body lines are a suffix of ``lines``.
+
+    A first line that looks like a title is taken as the title, and after a plain one the
+    page chrome (short navigation lines such as ``HOME``, ``OR:``) up to the first line of
+    four or more words is dropped; without such a line nothing is chrome. A first line
+    that does not look like a title, or the only line of the file, is body text, and the
+    title is "" (the caller names the document after its file).
+    """
     for index, line in enumerate(lines):
         stripped = line.strip()
         if not stripped:
             continue
-        if not title:
-            title = re.sub(r"^#+\s*", "", stripped)
-            if stripped.startswith("#"):  # a marked-up document has no scraped chrome
-                return title, lines[index + 1:]
-            continue
-        if len(stripped.split()) >= 4 or stripped.startswith("#"):
-            return title, lines[index:]
-        # Chrome: short navigation lines ("HOME", "OR:") before the article starts.
-    return title, []
+        if not looks_like_title(stripped):
+            return "", lines[index:]
+        marked = _MARKED_HEADING.match(stripped)
+        rest = lines[index + 1:]
+        if not any(later.strip() for later in rest):
+            return "", lines[index:]  # a file of one short line: that line is its text
+        if marked:  # a marked-up document has no scraped chrome
+            return marked.group(2), rest
+        for offset, later in enumerate(rest):
+            if len(later.split()) >= 4 or later.strip().startswith("#"):
+                return stripped, rest[offset:]
+        return stripped, rest
+    return "", []
 
 
 def _paragraph_text(block: _Block) -> tuple[str, list[tuple[int, int, tuple[str, str, int]]]]:
@@ -242,7 +277,11 @@ def clean_page(raw: str, source: str) -> CleanDocument:
     title, body_lines = _strip_header(lines)
     offset_lines = len(lines) - len(body_lines)
     blocks = _blocks([""] * offset_lines + body_lines)
-    title = title or source
+    if not any(block.kind == "paragraph" for block in blocks):
+        # Short lines only (a note, a list of names): they are the document's text, not
+        # headings over nothing.
+        blocks = [_Block("paragraph", block.fragments) for block in blocks]
+    title = title or PurePosixPath(source).stem or source
 
     parts: list[str] = [title]
     length = len(title)

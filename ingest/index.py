@@ -9,7 +9,10 @@ Layout of the index folder::
 A new version is written in full into a temporary folder, fsync'd, renamed into
 place, and only then is CURRENT switched with ``os.replace``. An ingest killed at
 any point therefore leaves CURRENT naming the previous, complete version. Loading
-checks the manifest's format and every file's SHA-256, and never unpickles anything.
+checks the manifest's format, that it lists every file an index needs, every file's
+SHA-256, and that what was read fits together (dimensions, row counts, offsets); it
+never unpickles anything. Whatever is wrong with the index on disk is an
+:class:`IndexProblem` with a one-line message that names no absolute path.
 """
 
 from __future__ import annotations
@@ -20,25 +23,54 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
 from .keyword import KeywordIndex
-from .stores import VectorStore, load_vector_store
+from .stores import STORES, VectorStore, load_vector_store
 from .types import Chunk, Preview
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+# The files of every version besides the vector store's and the keyword index's own.
+TABLES = ("documents.json", "chunks.jsonl", "previews.jsonl", "sentences.jsonl",
+          "chunk_vectors.npy", "sentence_vectors.npy")
+_VERSION_NAME = re.compile(r"v-[A-Za-z0-9-]{1,100}")
+_POINTER_BYTES = 256  # CURRENT holds one version name; anything longer is not one
+REBUILD = "run `sourceqa ingest` to rebuild it"
 
 
 class IndexProblem(RuntimeError):
     """The index is missing, incomplete, corrupted or from another version."""
+
+
+def _plain(text: str) -> str:
+    """One line, with every absolute path cut down to its last component.
+
+    >>> _plain("cannot open /home/u/index/v-1/vectors.faiss\\nfor reading")
+    'cannot open vectors.faiss for reading'
+    """
+    text = re.sub(r"(?<![\w.])/(?:[^\s'\"/]+/)*([^\s'\"/]*)", r"\1", text)
+    return " ".join(text.split())[:300]
+
+
+def _reason(error: BaseException) -> str:
+    """What went wrong, in a few words and without paths."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return _plain(str(error)) or type(error).__name__
+
+
+def _damaged(what: str) -> IndexProblem:
+    return IndexProblem(f"{_plain(what)}; {REBUILD}")
 
 
 @dataclass(frozen=True)
@@ -63,6 +95,7 @@ class LoadedIndex:
     vectors: VectorStore
     keywords: KeywordIndex
     path: Path
+    keys: dict[str, list[str | None]] = field(default_factory=dict)  # embedding keys per table
 
     def sentence_text(self, row: SentenceRow) -> str:
         return self.documents[row.source][row.start:row.end]
@@ -85,7 +118,7 @@ def ingest_lock(index_dir: Path, wait: bool = True):
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if not wait:
-                raise IndexProblem(f"another ingest is running on {index_dir}") from None
+                raise IndexProblem("another ingest is running on this index") from None
             log.warning("another ingest is running on %s; waiting for it", index_dir)
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -95,25 +128,59 @@ def ingest_lock(index_dir: Path, wait: bool = True):
 
 
 def current_version(index_dir: Path) -> Path | None:
+    """The served version's folder (it may be missing), or None when there is no index yet.
+
+    Raises IndexProblem when CURRENT cannot be read or does not name a version folder.
+    """
     pointer = Path(index_dir) / "CURRENT"
-    if not pointer.is_file():
+    try:
+        with open(pointer, "rb") as handle:
+            data = handle.read(_POINTER_BYTES + 1)
+    except FileNotFoundError:
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
-    if not name.startswith("v-") or "/" in name:
-        raise IndexProblem(f"{pointer} is corrupted; run `sourceqa ingest` to rebuild the index")
+    except OSError as error:
+        raise _damaged(f"the index pointer CURRENT cannot be read ({_reason(error)})") from error
+    name = data.decode("ascii", errors="replace").strip()
+    if len(data) > _POINTER_BYTES or not _VERSION_NAME.fullmatch(name):
+        raise _damaged("the index pointer CURRENT is corrupted (it names no index version)")
     return Path(index_dir) / name
 
 
 def read_manifest(index_dir: Path) -> dict | None:
-    """The manifest of the served version, or None when there is no index yet."""
+    """The manifest of the served version, unverified, or None when there is no index yet."""
     version = current_version(index_dir)
     if version is None:
         return None
+    return _manifest_of(version)
+
+
+def _manifest_of(version: Path) -> dict:
+    if not version.is_dir():
+        raise _damaged(f"index version {version.name} is missing")
     try:
-        return json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise IndexProblem(f"index manifest unreadable in {version} ({error}); "
-                           "run `sourceqa ingest` to rebuild the index") from error
+        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:
+        raise _damaged(f"the manifest of index version {version.name} is unreadable "
+                       f"({_reason(error)})") from error
+    if not isinstance(manifest, dict):
+        raise _damaged(f"the manifest of index version {version.name} is not a JSON object")
+    return manifest
+
+
+def check_compatible(manifest: dict, embedder_name: str, dimension: int) -> None:
+    """Raise IndexProblem unless the index was built by this embedder (name and dimension).
+
+    Questions are embedded by the configured embedder; an index of another model's
+    vectors cannot be searched with them (and one of another size not at all).
+    """
+    built = manifest.get("embedder") if isinstance(manifest, dict) else None
+    version = str(manifest.get("version", "?")) if isinstance(manifest, dict) else "?"
+    if not isinstance(built, dict) or not {"name", "dimension"} <= set(built):
+        raise _damaged(f"index version {version} does not say which embedder built it")
+    if (built["name"], built["dimension"]) != (embedder_name, dimension):
+        raise _damaged(f"index version {version} was built with embedder {built['name']} "
+                       f"({built['dimension']} dimensions), settings say {embedder_name} "
+                       f"({dimension} dimensions)")
 
 
 def _write_jsonl(path: Path, rows) -> None:
@@ -146,6 +213,7 @@ def write_version(index_dir: Path, manifest: dict, documents: dict[str, str], ch
     name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     temporary = index_dir / f".tmp-{name}"
     temporary.mkdir(parents=True)
+    written = False  # a failure at any step removes what was written (finally below)
     try:
         (temporary / "documents.json").write_text(json.dumps(documents, ensure_ascii=False), "utf-8")
         _write_jsonl(temporary / "chunks.jsonl",
@@ -162,29 +230,56 @@ def write_version(index_dir: Path, manifest: dict, documents: dict[str, str], ch
         (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
         _fsync_folder(temporary)
         os.rename(temporary, index_dir / name)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
+        written = True
+    except OSError as error:
+        _raise_placed(error, index_dir)
+    finally:
+        if not written:
+            shutil.rmtree(temporary, ignore_errors=True)
     pointer = index_dir / f".CURRENT-{name}"
-    pointer.write_text(name, encoding="utf-8")
-    with open(pointer, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(pointer, index_dir / "CURRENT")
+    switched = False
+    try:
+        pointer.write_text(name, encoding="utf-8")
+        with open(pointer, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(pointer, index_dir / "CURRENT")
+        switched = True
+    except OSError as error:
+        _raise_placed(error, index_dir)
+    finally:
+        if not switched:  # CURRENT still names the previous version: this one goes
+            pointer.unlink(missing_ok=True)
+            shutil.rmtree(index_dir / name, ignore_errors=True)
     _remove_old_versions(index_dir, keep=name)
     return index_dir / name
 
 
+def _raise_placed(error: OSError, index_dir: Path) -> NoReturn:
+    """Raise ``error`` again; an OSError from writing to a file handle names no file, so
+    it is raised as one that names the index folder (the one line the CLI prints)."""
+    if error.errno is not None and error.filename is None:
+        raise OSError(error.errno, error.strerror or os.strerror(error.errno), str(index_dir)) from error
+    raise error
+
+
 def tidy(index_dir: Path) -> None:
-    """Remove what an interrupted ingest left behind (call with the ingest lock held)."""
-    version = current_version(index_dir)
-    if version is not None:
-        _remove_old_versions(Path(index_dir), keep=version.name)
+    """Remove what an interrupted ingest left behind (call with the ingest lock held).
+
+    With CURRENT unreadable only temporary leftovers go: no version is known to be served.
+    """
+    try:
+        version = current_version(index_dir)
+    except IndexProblem:
+        version = None
+    if Path(index_dir).is_dir():
+        _remove_old_versions(Path(index_dir), keep=version.name if version else None)
 
 
-def _remove_old_versions(index_dir: Path, keep: str) -> None:
+def _remove_old_versions(index_dir: Path, keep: str | None) -> None:
+    """Remove every version but ``keep`` and all temporary leftovers (``keep`` None: only those)."""
     for path in index_dir.iterdir():
-        if path.name != keep and (path.name.startswith("v-") or path.name.startswith(".tmp-")
-                                  or path.name.startswith(".CURRENT-")):
+        old_version = keep is not None and path.name.startswith("v-")
+        if path.name != keep and (old_version or path.name.startswith((".tmp-", ".CURRENT-"))):
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
@@ -192,34 +287,57 @@ def _remove_old_versions(index_dir: Path, keep: str) -> None:
 
 
 def verify_version(version: Path, manifest: dict) -> None:
-    """Check the format and every file's SHA-256 against the manifest; raises IndexProblem."""
+    """Check the format, that every required file is listed and present, and every
+    file's SHA-256 against the manifest; raises IndexProblem."""
+    where = f"index version {version.name}"
     if manifest.get("format") != FORMAT_VERSION:
-        raise IndexProblem(f"index in {version} has format {manifest.get('format')}, this version "
-                           f"reads {FORMAT_VERSION}; run `sourceqa ingest` to rebuild it")
+        raise _damaged(f"{where} has format {str(manifest.get('format'))[:20]}, this version of "
+                       f"sourceqa reads {FORMAT_VERSION}")
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
-        raise IndexProblem(f"index manifest in {version} lists no files; run `sourceqa ingest` to rebuild")
+        raise _damaged(f"the manifest of {where} lists no files")
+    store = STORES.get(str(manifest.get("vector_store")))
+    if store is None:
+        raise _damaged(f"the manifest of {where} names no known vector store")
+    unlisted = sorted({*TABLES, KeywordIndex.FILE, store.FILE} - set(files))
+    if unlisted:
+        raise _damaged(f"the manifest of {where} does not list {', '.join(unlisted)}")
     for name, digest in files.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
+            raise _damaged(f"the manifest of {where} lists a file name that is not one")
         path = version / name
-        if "/" in name or not path.is_file():
-            raise IndexProblem(f"index file {path} is missing; run `sourceqa ingest` to rebuild")
-        if file_sha256(path) != digest:
-            raise IndexProblem(f"index file {path} is corrupted (checksum mismatch); "
-                               "run `sourceqa ingest` to rebuild")
+        if not path.is_file():
+            raise _damaged(f"index file {name} of {where} is missing")
+        try:
+            matches = file_sha256(path) == digest
+        except OSError as error:
+            raise _damaged(f"index file {name} of {where} cannot be read ({_reason(error)})") from error
+        if not matches:
+            raise _damaged(f"index file {name} of {where} is corrupted (checksum mismatch)")
+
+
+def served_index(index_dir: Path) -> LoadedIndex | None:
+    """The served version, loaded, if it is intact; else None (logged): ingest rebuilds it."""
+    try:
+        if current_version(index_dir) is None:
+            return None
+        return load_index(index_dir)
+    except IndexProblem as problem:
+        log.warning("the served index is damaged (%s); building a new one",
+                    str(problem).removesuffix(f"; {REBUILD}"))
+        return None
 
 
 def served_manifest(index_dir: Path) -> dict | None:
-    """The served version's manifest if that version is intact, else None (logged)."""
-    try:
-        version = current_version(index_dir)
-        manifest = read_manifest(index_dir)
-        if version is None or manifest is None:
-            return None
-        verify_version(version, manifest)
-        return manifest
-    except IndexProblem as problem:
-        log.warning("the served index is damaged (%s); building a new one", problem)
-        return None
+    """The served version's manifest if that version loads intact, else None (logged)."""
+    index = served_index(index_dir)
+    return index.manifest if index else None
+
+
+# What reading a damaged file can raise: numpy and json raise ValueError, faiss raises
+# RuntimeError (and asserts), a row of the wrong shape gives TypeError or KeyError.
+_READ_ERRORS = (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError,
+                AssertionError, RecursionError, MemoryError, EOFError)
 
 
 def load_index(index_dir: Path) -> LoadedIndex:
@@ -227,43 +345,76 @@ def load_index(index_dir: Path) -> LoadedIndex:
     index_dir = Path(index_dir)
     version = current_version(index_dir)
     if version is None:
-        raise IndexProblem(f"no index in {index_dir}; run `sourceqa ingest` to build it")
-    manifest = read_manifest(index_dir)
+        raise IndexProblem("there is no index yet; run `sourceqa ingest` to build it")
+    manifest = _manifest_of(version)
     verify_version(version, manifest)
     try:
-        documents = json.loads((version / "documents.json").read_text("utf-8"))
-        chunk_rows = _read_jsonl(version / "chunks.jsonl")
-        chunks = [Chunk(**{k: v for k, v in row.items() if k != "key"}) for row in chunk_rows]
-        previews = [Preview(**row) for row in _read_jsonl(version / "previews.jsonl")]
-        sentences = [SentenceRow(**{k: v for k, v in row.items() if k != "key"})
-                     for row in _read_jsonl(version / "sentences.jsonl")]
-        chunk_vectors = np.load(version / "chunk_vectors.npy", allow_pickle=False)
-        sentence_vectors = np.load(version / "sentence_vectors.npy", allow_pickle=False)
-        dimension = int(manifest["embedder"]["dimension"])
-        vectors = load_vector_store(manifest["vector_store"], version, dimension)
-        keywords = KeywordIndex.load(version)
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise IndexProblem(f"index in {version} cannot be read ({error}); "
-                           "run `sourceqa ingest` to rebuild") from error
-    if vectors.count != len(chunks) or len(sentences) != len(sentence_vectors):
-        raise IndexProblem(f"index in {version} is inconsistent; run `sourceqa ingest` to rebuild")
+        index = _read_version(version, manifest)
+        problem = _inconsistency(index)
+    except IndexProblem:
+        raise
+    except _READ_ERRORS as error:
+        raise _damaged(f"index version {version.name} cannot be read ({_reason(error)})") from error
+    if problem:
+        raise _damaged(f"index version {version.name} is inconsistent ({problem})")
+    return index
+
+
+def _read_version(version: Path, manifest: dict) -> LoadedIndex:
+    documents = json.loads((version / "documents.json").read_text("utf-8"))
+    chunk_rows = _read_jsonl(version / "chunks.jsonl")
+    chunks = [Chunk(**{k: v for k, v in row.items() if k != "key"}) for row in chunk_rows]
+    previews = [Preview(**row) for row in _read_jsonl(version / "previews.jsonl")]
+    sentence_rows = _read_jsonl(version / "sentences.jsonl")
+    sentences = [SentenceRow(**{k: v for k, v in row.items() if k != "key"}) for row in sentence_rows]
+    chunk_vectors = np.load(version / "chunk_vectors.npy", allow_pickle=False)
+    sentence_vectors = np.load(version / "sentence_vectors.npy", allow_pickle=False)
+    dimension = int(manifest["embedder"]["dimension"])
+    vectors = load_vector_store(manifest["vector_store"], version, dimension)
+    keywords = KeywordIndex.load(version)
+    keys = {"chunks": [row.get("key") for row in chunk_rows],
+            "sentences": [row.get("key") for row in sentence_rows]}
     return LoadedIndex(manifest, documents, chunks, previews, sentences, sentence_vectors,
-                       chunk_vectors, vectors, keywords, version)
+                       chunk_vectors, vectors, keywords, version, keys)
 
 
-def previous_vectors(index_dir: Path) -> dict[str, np.ndarray]:
-    """Embedding cache from the served version: embedding key -> vector (empty if none)."""
-    if served_manifest(index_dir) is None:
+def _inconsistency(index: LoadedIndex) -> str | None:
+    """What does not fit together in a loaded index (None when everything does)."""
+    manifest = index.manifest
+    dimension = manifest["embedder"]["dimension"]
+    for name, matrix, rows in (("chunk", index.chunk_vectors, len(index.chunks)),
+                               ("sentence", index.sentence_vectors, len(index.sentences))):
+        if matrix.ndim != 2 or matrix.dtype != np.float32 or len(matrix) != rows:
+            return f"{len(matrix)} {name} vectors of shape {matrix.shape} for {rows} {name}s"
+        if rows and matrix.shape[1] != dimension:
+            return f"{name} vectors have {matrix.shape[1]} dimensions, the manifest says {dimension}"
+    counts = {"document_count": len(index.documents), "chunk_count": len(index.chunks),
+              "sentence_count": len(index.sentences), "preview_count": len(index.previews)}
+    for key, count in counts.items():
+        if manifest.get(key) != count:
+            return f"the manifest's {key} is {str(manifest.get(key))[:20]}, the index holds {count}"
+    if index.vectors.count != len(index.chunks) or len(index.keywords.lengths) != len(index.chunks):
+        return "the vector or keyword index does not hold one row per chunk"
+    if not all(isinstance(text, str) for text in index.documents.values()):
+        return "a document is not text"
+    for chunk in index.chunks:
+        text = index.documents.get(chunk.source)
+        if text is None or text[chunk.start:chunk.end] != chunk.text:
+            return "a chunk's offsets do not match its document"
+    for row in index.sentences:
+        if not (0 <= row.chunk < len(index.chunks) and row.source in index.documents
+                and 0 <= row.start <= row.end):
+            return "a sentence points outside the chunk table"
+    return None
+
+
+def previous_vectors(index_dir: Path, served: LoadedIndex | None = None) -> dict[str, np.ndarray]:
+    """Embedding cache from the served version (``served`` when already loaded):
+    embedding key -> vector; empty when there is no intact index to reuse."""
+    served = served or served_index(index_dir)
+    if served is None:
         return {}  # no index yet, or a damaged one: never reuse its vectors
-    version = current_version(index_dir)
     cache: dict[str, np.ndarray] = {}
-    try:
-        for table, matrix in (("chunks.jsonl", "chunk_vectors.npy"),
-                              ("sentences.jsonl", "sentence_vectors.npy")):
-            rows = _read_jsonl(version / table)
-            vectors = np.load(version / matrix, allow_pickle=False)
-            cache.update({row["key"]: vectors[i] for i, row in enumerate(rows) if "key" in row})
-    except (OSError, ValueError, KeyError, IndexError):
-        log.warning("previous index unreadable; every chunk will be embedded again")
-        return {}
+    for table, matrix in (("chunks", served.chunk_vectors), ("sentences", served.sentence_vectors)):
+        cache.update({key: matrix[i] for i, key in enumerate(served.keys.get(table, [])) if key})
     return cache

@@ -252,9 +252,13 @@ class PostgresStorage:
 
     def manifest(self) -> dict | None:
         with self.engine.connect() as connection:
-            return connection.exec_driver_sql(
+            manifest = connection.exec_driver_sql(
                 "SELECT v.manifest FROM sourceqa_versions v JOIN sourceqa_current c ON c.version = v.version"
             ).scalar()
+        if manifest is not None and not isinstance(manifest, dict):
+            raise IndexProblem(f"the served index in {self.describe()} has a manifest that is not a JSON "
+                               "object; run `sourceqa ingest` to rebuild it")
+        return manifest
 
     def served_manifest(self) -> dict | None:
         import sqlalchemy
@@ -266,6 +270,10 @@ class PostgresStorage:
             if row is None:
                 return None
             manifest, table = row
+            if not isinstance(manifest, dict):
+                log.warning("the served index in %s has no readable manifest; building a new one",
+                            self.describe())
+                return None
             try:
                 count = connection.execute(sqlalchemy.text(f'SELECT count(*) FROM "data_{table}"')).scalar()
             except sqlalchemy.exc.ProgrammingError:
@@ -374,11 +382,16 @@ class PostgresStorage:
         version, table, manifest, documents, chunks, previews, sentences, idf, chunk_vectors, sentence_vectors = row
         try:
             chunk_rows = [Chunk(**c) for c in chunks]
-            vectors = _array(chunk_vectors)
-            store = self._vector_store(table, int(manifest["embedder"]["dimension"]), len(chunk_rows), create=False)
+            vectors, sentence_matrix = _array(chunk_vectors), _array(sentence_vectors)
+            dimension = int(manifest["embedder"]["dimension"])
+            if (len(vectors) != len(chunk_rows) or len(sentence_matrix) != len(sentences)
+                    or any(len(m) and m.shape[1] != dimension for m in (vectors, sentence_matrix))):
+                raise ValueError(f"vectors do not match the chunk and sentence tables ({dimension} dimensions)")
+            store = self._vector_store(table, dimension, len(chunk_rows), create=False)
             return LoadedIndex(manifest, documents, chunk_rows, [Preview(**p) for p in previews],
-                               [SentenceRow(**s) for s in sentences], _array(sentence_vectors), vectors,
+                               [SentenceRow(**s) for s in sentences], sentence_matrix, vectors,
                                PgDense(store, len(chunk_rows)), PgKeywords(store, idf, chunk_rows), Path(version))
-        except (KeyError, TypeError, ValueError) as error:
-            raise IndexProblem(f"index {version} in {self.describe()} cannot be read ({error}); "
-                               "run `sourceqa ingest` to rebuild") from error
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            reason = " ".join(str(error).split())[:300]
+            raise IndexProblem(f"index {version} in {self.describe()} cannot be read ({reason}); "
+                               "run `sourceqa ingest` to rebuild it") from error

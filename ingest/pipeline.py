@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from .clean import CLEANING_VERSION, clean_page
 from .embedders import Embedder, make_embedder
 from .index import SentenceRow
 from .keyword import KeywordIndex
-from .readers import read_corpus
+from .readers import CorpusError, Skipped, scan_corpus
 from .sentences import split_sentences
 from .settings import Settings, load_settings
 from .storage import storage_for
@@ -25,6 +26,25 @@ from .types import Chunk, CleanDocument
 
 log = logging.getLogger(__name__)
 EMBED_BATCH = 256
+# More texts to embed than this and the ingest warns first, with the time it will take
+# (measured on the first batch: a 30 MB file is tens of thousands of texts).
+EMBED_WARN_TEXTS = 5_000
+
+
+@dataclass(frozen=True)
+class FileCount:
+    """What one corpus file gave the index; ``note`` says why it gave nothing."""
+
+    source: str
+    sections: int
+    chunks: int
+    sentences: int
+    note: str = ""  # "" when the file gave text
+
+    def line(self) -> str:
+        if self.note:
+            return f"{self.source}: {self.note}"
+        return f"{self.source}: {self.sections} sections, {self.chunks} chunks, {self.sentences} sentences"
 
 
 @dataclass(frozen=True)
@@ -38,32 +58,81 @@ class IngestReport:
     unchanged: bool  # nothing to do: the served index already matches the corpus
     seconds: float
     index: str  # the index folder, or the database (without its password)
+    files: tuple[FileCount, ...] = ()  # every document read, in corpus order
+    skipped: tuple[Skipped, ...] = ()  # files not read (too large, binary, not UTF-8, a copy)
+
+    @property
+    def without_text(self) -> int:
+        """Files that gave the index nothing: skipped, or without indexable text."""
+        return len(self.skipped) + sum(1 for f in self.files if f.note)
 
     def summary(self) -> str:
         state = ("corpus unchanged, nothing re-embedded" if self.unchanged
                  else f"embedded {self.embedded}, reused {self.reused}")
+        lost = f"; {self.without_text} file(s) gave no text (see --files)" if self.without_text else ""
         return (f"{self.documents} documents, {self.sections} sections, {self.chunks} chunks, "
                 f"{self.previews_removed} previews removed; {state}; "
-                f"{self.seconds:.2f} s -> {self.index}")
+                f"{self.seconds:.2f} s -> {self.index}{lost}")
+
+    def file_lines(self) -> list[str]:
+        """One line per corpus file, by name: its counts, or why it gave no text."""
+        lines = {f.source: f.line() for f in self.files}
+        lines.update({s.source: f"{s.source}: skipped ({s.reason})" for s in self.skipped})
+        return [lines[source] for source in sorted(lines)]
 
 
-def embedding_key(embedder_name: str, text: str) -> str:
-    return hashlib.sha256(f"{embedder_name}\0{text}".encode()).hexdigest()[:32]
+def embedding_key(embedder_name: str, dimension: int, text: str) -> str:
+    """What a vector is reused by: the same text embedded by the same model and size."""
+    return hashlib.sha256(f"{embedder_name}\0{dimension}\0{text}".encode()).hexdigest()[:32]
 
 
-def _signature(settings: Settings, embedder_name: str, corpus: dict[str, str]) -> dict:
-    """What the served index must match for an ingest to be a no-op."""
+def _signature(settings: Settings, embedder: Embedder | None, corpus: dict[str, str]) -> dict:
+    """What the served index must match for an ingest to be a no-op.
+
+    ``embedder_setting`` is the configured embedder, or None when the caller passed
+    one in (its name and dimension are compared then, see :func:`_up_to_date`).
+    """
     return {"cleaning_version": CLEANING_VERSION, "chunking_version": CHUNKING_VERSION,
             "chunk_max_words": settings.chunk_max_words, "index_previews": settings.index_previews,
-            "embedder_setting": embedder_name, "vector_store": settings.vector_store,
+            "embedder_setting": settings.embedder if embedder is None else None,
+            "judge": settings.judge, "vector_store": settings.vector_store,
             "ann_min_vectors": settings.ann_min_vectors, "ann_nprobe": settings.ann_nprobe,
             "corpus": corpus}
 
 
+def _up_to_date(served: dict | None, signature: dict, embedder: Embedder | None) -> bool:
+    if not served or any(served.get(k) != v for k, v in signature.items()):
+        return False
+    return embedder is None or served.get("embedder") == _identity(embedder)
+
+
+def _identity(embedder: Embedder) -> dict:
+    return {"name": embedder.name, "dimension": int(embedder.dimension)}
+
+
+def _embedder_identity(settings: Settings, served: dict | None, embedder: Embedder | None,
+                       get_embedder: Callable[[], Embedder]) -> dict:
+    """Name and dimension of the embedder of this ingest: the one passed in, else the
+    configured one. When the served index was built from the same embedder setting its
+    manifest says which model that is, so an ingest with nothing to embed loads none."""
+    if embedder is not None:
+        return _identity(embedder)
+    built = (served or {}).get("embedder")
+    if (served and served.get("embedder_setting") == settings.embedder and isinstance(built, dict)
+            and isinstance(built.get("name"), str) and isinstance(built.get("dimension"), int)):
+        return {"name": built["name"], "dimension": built["dimension"]}
+    return _identity(get_embedder())
+
+
 def _embed(texts: list[str], keys: list[str], cache: dict[str, np.ndarray],
            embedder: Callable[[], Embedder], progress: bool) -> tuple[np.ndarray, int]:
-    """Vectors for ``texts``, embedding only those whose key is not cached yet."""
-    missing = [i for i, key in enumerate(keys) if key not in cache]
+    """Vectors for ``texts``, embedding once each key that is not cached yet; returns
+    them and how many texts were embedded."""
+    first_of: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        if key not in cache:
+            first_of.setdefault(key, i)
+    missing = list(first_of.values())
     if missing:
         model = embedder()
         batches = range(0, len(missing), EMBED_BATCH)
@@ -71,31 +140,49 @@ def _embed(texts: list[str], keys: list[str], cache: dict[str, np.ndarray],
             batches = tqdm(batches, desc="embedding", unit="batch")
         for first in batches:
             rows = missing[first:first + EMBED_BATCH]
-            for i, vector in zip(rows, model.embed([texts[i] for i in rows])):
+            began = time.perf_counter()
+            vectors = model.embed([texts[i] for i in rows])
+            if first == 0 and len(missing) > EMBED_WARN_TEXTS:
+                _announce(len(missing), len(rows), time.perf_counter() - began)
+            for i, vector in zip(rows, vectors):
                 cache[keys[i]] = vector
-    if not keys:
-        return np.zeros((0, 0), dtype=np.float32), 0
     return np.stack([cache[k] for k in keys]).astype(np.float32), len(missing)
+
+
+def _announce(total: int, batch: int, seconds: float) -> None:
+    """Warn that embedding will take long, estimated from the first batch's time."""
+    minutes = seconds / batch * total / 60
+    estimate = "less than a minute" if minutes < 1 else f"{minutes:.0f} minutes"
+    log.warning("about %d texts to embed, roughly %s on this machine (timed on the first batch "
+                "of %d); if that is more than the corpus should hold, stop and check its files "
+                "(`sourceqa ingest --files`)", total, estimate, batch)
 
 
 def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
            index_dir: Path | None = None, embedder: Embedder | None = None,
            progress: bool = False) -> IngestReport:
-    """Build or update the index; a no-op when the corpus and settings are unchanged."""
+    """Build or update the index; a no-op when the corpus and settings are unchanged and
+    the served index loads intact (a damaged one is rebuilt)."""
     began = time.perf_counter()
     settings = settings or load_settings()
     corpus_dir = Path(corpus_dir or settings.corpus_dir)
     storage = storage_for(settings, index_dir)
     where = storage.describe()
-    raw_documents = read_corpus(corpus_dir, int(settings.max_document_mb * 1_000_000))
-    signature = _signature(settings, settings.embedder, {d.source: d.sha256 for d in raw_documents})
+    raw_documents, skipped = scan_corpus(corpus_dir, int(settings.max_document_mb * 1_000_000))
+    signature = _signature(settings, embedder, {d.source: d.sha256 for d in raw_documents})
 
     with storage.lock():
         served = storage.served_manifest()  # None when missing or damaged: rebuild
         documents = [clean_page(d.text, d.source) for d in raw_documents]
-        if served and all(served.get(k) == v for k, v in signature.items()):
+        chunks = _chunks(documents, settings)
+        sentences = _sentences(documents, chunks)
+        counts = _file_counts(documents, chunks, sentences)
+        if not chunks:
+            raise CorpusError(f"no indexable text in the {len(documents)} readable document(s) of "
+                              f"{corpus_dir}; see the warnings above")
+        if _up_to_date(served, signature, embedder):
             storage.tidy()
-            return _report(documents, served["chunk_count"], 0, 0, True, began, where)
+            return _report(documents, len(chunks), 0, 0, True, began, where, counts, skipped)
 
         loaded: list[Embedder] = [embedder] if embedder else []
 
@@ -104,39 +191,32 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
                 loaded.append(make_embedder(settings.embedder))
             return loaded[0]
 
-        chunks = _chunks(documents, settings)
-        sentences = _sentences(documents, chunks)
-        name = embedder.name if embedder else (served or {}).get("embedder", {}).get("name")
-        cache = storage.previous_vectors() if name else {}
-        name = name or get_embedder().name
-        chunk_keys = [embedding_key(name, c.embed_text) for c in chunks]
+        identity = _embedder_identity(settings, served, embedder, get_embedder)
+        cache = storage.previous_vectors() if served else {}
         texts = {d.source: d.text for d in documents}
-        sentence_texts = [f"{chunks[s.chunk].section}: {texts[s.source][s.start:s.end]}"
-                          for s in sentences]
-        sentence_keys = [embedding_key(name, t) for t in sentence_texts]
-        chunk_vectors, new_chunks = _embed([c.embed_text for c in chunks], chunk_keys, cache,
-                                           get_embedder, progress)
-        sentence_vectors, new_sentences = _embed(sentence_texts, sentence_keys, cache,
-                                                 get_embedder, progress)
-        dimension = int(chunk_vectors.shape[1])
+        all_texts = [c.embed_text for c in chunks] + [
+            f"{chunks[s.chunk].section}: {texts[s.source][s.start:s.end]}" for s in sentences]
+        keys = [embedding_key(identity["name"], identity["dimension"], t) for t in all_texts]
+        vectors, embedded = _embed(all_texts, keys, cache, get_embedder, progress)
+        if vectors.shape[1] != identity["dimension"]:
+            raise ValueError(f"embedder {identity['name']} says it gives {identity['dimension']} "
+                             f"dimensions but gave {vectors.shape[1]}")
         keywords = KeywordIndex.from_texts([c.embed_text for c in chunks])
         manifest = {
             **signature,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "embedder": {"name": name, "dimension": dimension},
+            "embedder": identity,
             "document_count": len(documents),
             "section_count": sum(len(d.sections) for d in documents),
             "chunk_count": len(chunks),
             "sentence_count": len(sentences),
             "preview_count": sum(len(d.previews) for d in documents),
         }
-        storage.write_version(manifest, {d.source: d.text for d in documents}, chunks,
-                              [p for d in documents for p in d.previews], sentences,
-                              {"chunks": chunk_keys, "sentences": sentence_keys},
-                              chunk_vectors, sentence_vectors, keywords)
-        embedded = new_chunks + new_sentences
-        reused = len(chunks) + len(sentences) - embedded
-        return _report(documents, len(chunks), embedded, reused, False, began, where)
+        storage.write_version(manifest, texts, chunks, [p for d in documents for p in d.previews],
+                              sentences, {"chunks": keys[:len(chunks)], "sentences": keys[len(chunks):]},
+                              vectors[:len(chunks)], vectors[len(chunks):], keywords)
+        reused = len(keys) - embedded
+        return _report(documents, len(chunks), embedded, reused, False, began, where, counts, skipped)
 
 
 def _chunks(documents: list[CleanDocument], settings: Settings) -> list[Chunk]:
@@ -159,8 +239,27 @@ def _sentences(documents: list[CleanDocument], chunks: list[Chunk]) -> list[Sent
     return rows
 
 
-def _report(documents: list[CleanDocument], chunks: int, embedded: int, reused: int,
-            unchanged: bool, began: float, index_dir: str) -> IngestReport:
+def _file_counts(documents: list[CleanDocument], chunks: list[Chunk],
+                 sentences: list[SentenceRow]) -> tuple[FileCount, ...]:
+    """Sections, chunks and sentences per document; one without body text is warned about."""
+    chunk_counts = Counter(c.source for c in chunks)
+    body_counts = Counter(c.source for c in chunks if c.kind == "body")
+    sentence_counts = Counter(s.source for s in sentences)
+    counts = []
+    for document in documents:
+        note = ""
+        if not body_counts[document.source]:
+            note = "no text: skipped (nothing but a title, or empty)"
+            log.warning("%s has no text to index (nothing but a title, or empty); skipped",
+                        document.source)
+        counts.append(FileCount(document.source, len(document.sections), chunk_counts[document.source],
+                                sentence_counts[document.source], note))
+    return tuple(counts)
+
+
+def _report(documents: list[CleanDocument], chunks: int, embedded: int, reused: int, unchanged: bool,
+            began: float, index_dir: str, files: tuple[FileCount, ...],
+            skipped: list[Skipped]) -> IngestReport:
     return IngestReport(len(documents), sum(len(d.sections) for d in documents), chunks,
                         sum(len(d.previews) for d in documents), embedded, reused, unchanged,
-                        time.perf_counter() - began, index_dir)
+                        time.perf_counter() - began, index_dir, files, tuple(skipped))

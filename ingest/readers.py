@@ -23,6 +23,14 @@ class RawDocument:
     sha256: str
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A corpus file that was not read, and why."""
+
+    source: str
+    reason: str
+
+
 class CorpusError(ValueError):
     """The corpus folder cannot be ingested (missing, empty, nothing readable)."""
 
@@ -80,43 +88,58 @@ def _files(corpus: Path) -> list[Path]:
 
 
 def read_corpus(corpus: Path, max_bytes: int | None = None) -> list[RawDocument]:
-    """Read every supported document; undecodable, binary or too large files
-    (over ``max_bytes``) are skipped with a warning.
+    """Read every supported document; see :func:`scan_corpus` for what is skipped."""
+    return scan_corpus(corpus, max_bytes)[0]
 
-    Identical documents (same bytes) are read once.
+
+def scan_corpus(corpus: Path, max_bytes: int | None = None) -> tuple[list[RawDocument], list[Skipped]]:
+    """Read every supported document; unreadable, undecodable, binary or too large files
+    (over ``max_bytes``) are skipped with a warning and returned with the reason.
+
+    Identical documents (same bytes) are read once; the later copies count as skipped.
     """
     corpus = Path(corpus)
     if not corpus.is_dir():
         raise CorpusError(f"corpus folder {corpus} does not exist; put .txt, .md or .html files there")
     documents: list[RawDocument] = []
+    skipped: list[Skipped] = []
     seen: dict[str, str] = {}
     for path in _files(corpus):
         source = path.relative_to(corpus).as_posix()
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            log.warning("skipping %s: %.1f MB is over the max_document_mb setting (%.1f MB)",
-                        source, size / 1e6, max_bytes / 1e6)
-            continue
-        log.info("reading %s (%.1f MB)", source, size / 1e6)
-        data = path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        if b"\x00" in data:
-            log.warning("skipping %s: binary content (NUL bytes) in a text file", source)
-            continue
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            log.warning("skipping %s: not UTF-8 text (%s)", source, error.reason)
-            continue
-        if digest in seen:
-            log.warning("skipping %s: same content as %s", source, seen[digest])
-            continue
-        seen[digest] = source
-        if path.suffix.lower() in {".html", ".htm"}:
-            text = html_to_text(text)
-        documents.append(RawDocument(source, text, digest))
+        document = _read(path, source, max_bytes, seen)
+        if isinstance(document, Skipped):
+            log.warning("skipping %s: %s", source, document.reason)
+            skipped.append(document)
+        else:
+            documents.append(document)
     if not documents:
         raise CorpusError(
             f"no readable documents in {corpus}; put UTF-8 .txt, .md or .html files there"
         )
-    return documents
+    return documents, skipped
+
+
+def _read(path: Path, source: str, max_bytes: int | None, seen: dict[str, str]) -> RawDocument | Skipped:
+    """One document, or why it is skipped; ``seen`` maps the digests read so far to their file."""
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            return Skipped(source, f"{size / 1e6:.1f} MB is over the max_document_mb setting "
+                                   f"({max_bytes / 1e6:.1f} MB)")
+        log.info("reading %s (%.1f MB)", source, size / 1e6)
+        data = path.read_bytes()
+    except OSError as error:
+        return Skipped(source, f"cannot read it ({(error.strerror or type(error).__name__).lower()})")
+    if b"\x00" in data:
+        return Skipped(source, "binary content (NUL bytes) in a text file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return Skipped(source, f"not UTF-8 text ({error.reason})")
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in seen:
+        return Skipped(source, f"same content as {seen[digest]}")
+    seen[digest] = source
+    if path.suffix.lower() in {".html", ".htm"}:
+        text = html_to_text(text)
+    return RawDocument(source, text, digest)

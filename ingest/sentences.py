@@ -11,6 +11,10 @@ from .types import Sentence
 # (bulleted list items) stay in the sentence that introduced them, so a list is one unit.
 _BOUNDARY = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[A-Z0-9\"'(\[*])")
 _ABBREVIATIONS = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|Dr|Mr|Mrs|Ms|St|No|Fig|al|approx)\.|\b[A-Z]\.)$")
+# The abbreviation check reads only this many characters before a boundary (more than the
+# longest abbreviation, "approx.", and the character before it), so splitting stays linear
+# however many boundaries a sentence absorbs ("A. A. A. ...").
+_TAIL = 12
 
 
 def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
@@ -26,7 +30,7 @@ def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
     for paragraph in re.finditer(r"(?:[^\n]|\n(?!\n))+", text):
         start = paragraph.start()
         for boundary in _BOUNDARY.finditer(text, paragraph.start(), paragraph.end()):
-            if _ABBREVIATIONS.search(text[start:boundary.start()]):
+            if _ABBREVIATIONS.search(text[max(start, boundary.start() - _TAIL):boundary.start()]):
                 continue
             _add(sentences, text, start, boundary.start(), offset)
             start = boundary.end()

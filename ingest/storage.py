@@ -32,14 +32,18 @@ class Storage(Protocol):
         ...
 
     def manifest(self) -> dict | None:
-        """The served version's manifest, unverified; None when there is no index."""
+        """The served version's manifest, unverified; None when there is no index.
+
+        Raises IndexProblem (never another error) when what is served cannot be read."""
         ...
 
     def served_manifest(self) -> dict | None:
-        """The served version's manifest if it is intact, else None (call under the lock)."""
+        """The served version's manifest if it loads intact, else None (call under the lock)."""
         ...
 
-    def previous_vectors(self) -> dict[str, np.ndarray]: ...
+    def previous_vectors(self) -> dict[str, np.ndarray]:
+        """Embedding key -> vector of the served version; empty unless it is intact."""
+        ...
 
     def write_version(self, manifest: dict, documents: dict[str, str], chunks: list[Chunk],
                       previews: list[Preview], sentences: list[SentenceRow], keys: dict[str, list[str]],
@@ -63,6 +67,7 @@ class FileStorage:
     def __init__(self, settings: Settings, index_dir: Path | None = None) -> None:
         self.settings = settings
         self.index_dir = Path(index_dir or settings.index_path)
+        self._served: LoadedIndex | None = None  # loaded by served_manifest, for previous_vectors
 
     def lock(self, wait: bool = True):
         return files.ingest_lock(self.index_dir, wait)
@@ -75,10 +80,14 @@ class FileStorage:
         return files.read_manifest(self.index_dir)
 
     def served_manifest(self) -> dict | None:
-        return files.served_manifest(self.index_dir)
+        """Loads the served version in full (the check that it is intact) and keeps it
+        for the next :meth:`previous_vectors`."""
+        self._served = files.served_index(self.index_dir)
+        return self._served.manifest if self._served else None
 
     def previous_vectors(self) -> dict[str, np.ndarray]:
-        return files.previous_vectors(self.index_dir)
+        served, self._served = self._served, None
+        return files.previous_vectors(self.index_dir, served)
 
     def describe(self) -> str:
         return str(self.index_dir)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingest.embedders import Embedder, make_embedder
+from ingest.index import check_compatible
 from ingest.pipeline import ingest
 from ingest.settings import Settings, load_settings
 from ingest.storage import storage_for
@@ -33,7 +34,8 @@ _lock = threading.Lock()
 def get_engine(settings: Settings, embedder: Embedder | None = None, judge: Judge | None = None) -> Engine:
     """The engine for these settings, loaded once per process (thread-safe).
 
-    With no index yet, it is built from the configured corpus first. Each call checks
+    With no index yet, it is built from the configured corpus first; an index built by
+    another embedder than the one configured raises IndexProblem. Each call checks
     which version is served (a file read, or one query for postgres), so a re-ingest by
     any process is picked up by the next question.
     """
@@ -50,6 +52,9 @@ def get_engine(settings: Settings, embedder: Embedder | None = None, judge: Judg
                 key = (where, version, settings, id(embedder), id(judge))
             index = storage.load()
             model = embedder or make_embedder(settings.embedder)
+            # Questions are embedded by this model: an index of another one's vectors is a
+            # 503 "run sourceqa ingest", not a FAISS assertion on the first question.
+            check_compatible(index.manifest, model.name, int(model.dimension))
             _engines.clear()  # one served version at a time; a re-ingest replaces it
             _engines[key] = Engine(settings, index, model, judge or make_judge(settings.judge))
         return _engines[key]
@@ -90,8 +95,9 @@ def _resolve(question: object, llm: object, top_k: object, history: object, sett
         name = llm or settings.llm
         return settings, make_generator(name, settings), name
     if not callable(getattr(llm, "stream", None)) or not isinstance(getattr(llm, "name", None), str):
-        raise ValueError(  # noqa: TRY004 - every bad argument is a ValueError (documented)"llm must be a backend name ('local', 'gguf:/path.gguf', 'openai', 'extractive') "
-                         f"or a Generator (a name and a stream() method), got {type(llm).__name__}")
+        raise ValueError(  # noqa: TRY004 - every bad argument is a ValueError (documented)
+            "llm must be a backend name ('local', 'gguf:/path.gguf', 'openai', 'extractive') "
+            f"or a Generator (a name and a stream() method), got {type(llm).__name__}")
     return settings, llm, llm.name
 
 

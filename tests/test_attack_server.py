@@ -336,3 +336,25 @@ def test_the_api_docs_page_needs_no_internet(client):
         assert client.get(asset).status_code == 200
     assert client.get("/api/docs/assets/../../../pyproject.toml").status_code == 404
     assert json.loads(client.get("/api/openapi.json").text)["paths"]["/api/ask"]
+
+
+# -- 5. an index built by another embedder --------------------------------------------------
+def test_an_index_of_another_embedder_is_a_503_until_ingest_rebuilds_it(app_settings, monkeypatch):
+    from conftest import FakeEmbedder
+
+    from ingest import embedders, ingest
+
+    class Other(FakeEmbedder):
+        name = "other-model"
+        dimension = 32
+
+    monkeypatch.setitem(embedders._cache, Other.name, Other())
+    changed = app_settings.model_copy(update={"embedder": Other.name})
+    with client_for(changed) as other:
+        response = other.post("/api/ask", json=ask_body())
+        assert response.status_code == 503, response.text
+        assert "built with embedder fake-hash" in response.json()["error"]
+        assert "sourceqa ingest" in response.json()["error"]
+        report = ingest(changed)
+        assert not report.unchanged and report.embedded >= report.chunks  # nothing of fake-hash kept
+        assert other.post("/api/ask", json=ask_body()).status_code == 200
