@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ingest import IndexProblem, SettingsError
 from ingest.settings import Settings
 from ingest.storage import storage_for
-from qa import Answer, ask, stream
+from qa import Answer, VerifiedSentence, ask, stream
 from qa.api import engine_loaded
 
 from .feedback import FeedbackEntry, FeedbackFull, feedback_store
@@ -186,11 +186,14 @@ def create_api(settings: Settings) -> FastAPI:
         return JSONResponse(answer_json(answer))
 
     @api.post("/api/stream", response_class=StreamingResponse, responses={
-        200: {"description": "One JSON object per line: drafts, then the verified answer.",
+        200: {"description": "One JSON object per line: each verified sentence with its citation, "
+                             "then the final answer.",
               "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
         **_errors(*GUARDED, 422, 503)})
     def api_stream(body: AskRequest):
-        """Newline-delimited JSON: ``{"draft": piece}`` lines, then ``{"answer": {...}}``."""
+        """Newline-delimited JSON: one ``{"sentence": text, "citation": {...}}`` line per answer
+        sentence as soon as it is verified (nothing unverified is ever sent), then
+        ``{"answer": {...}}``, the final Answer."""
         try:
             check_llm(body.llm, settings)
             pieces = stream(body.question, llm=body.llm, top_k=body.top_k, history=body.history,
@@ -232,9 +235,9 @@ def _docs(api: FastAPI) -> None:
                                    swagger_favicon_url="/api/docs/assets/favicon-32x32.png")
 
 
-def _ndjson(first: str | Answer, rest: Iterator[str | Answer]) -> Iterator[bytes]:
-    def line(item: str | Answer) -> bytes:
-        data = {"answer": answer_json(item)} if isinstance(item, Answer) else {"draft": item}
+def _ndjson(first: VerifiedSentence | Answer, rest: Iterator[VerifiedSentence | Answer]) -> Iterator[bytes]:
+    def line(item: VerifiedSentence | Answer) -> bytes:
+        data = {"answer": answer_json(item)} if isinstance(item, Answer) else item.to_dict()
         return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
 
     yield line(first)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from qa.types import Answer, Citation, Passage
+from qa.types import Answer, Citation, Passage, VerifiedSentence
 
 # Characters of surrounding passage shown on each side of a quoted span.
 CONTEXT_CHARS = 280
@@ -46,10 +46,17 @@ def answer_html(answer: Answer) -> str:
     return "".join(parts) + "</div>"
 
 
-def draft_html(text: str) -> str:
-    """The chat message while the model is still writing (not yet verified)."""
-    return (f'<div class="sq-draft"><span class="sq-note">Drafting; every sentence is checked '
-            f"against the source when the draft is done.</span><br>{escape(text)}</div>")
+def checking_html(verified: list[VerifiedSentence]) -> str:
+    """The chat message while the answer is being written: only sentences already verified
+    against the source (with their markers), and a neutral note; never the model's text.
+
+    >>> checking_html([])
+    '<div class="sq-checking"><span class="sq-note">Checking against the source\u2026</span></div>'
+    """
+    sentences = " ".join(f"{escape(v.text)} {_marker(v.citation)}" for v in verified)
+    body = f'<div class="sq-verified">{sentences}</div>' if sentences else ""
+    return (f'<div class="sq-checking">{body}<span class="sq-note">Checking against the source'
+            f"\u2026</span></div>")
 
 
 def _trim_start(text: str) -> str:
@@ -143,7 +150,7 @@ CSS = """
 .sq-answer a.sq-marker { font-size: 0.8em; vertical-align: super; text-decoration: none;
                           font-weight: 600; color: #1d4ed8; }
 .sq-note, .sq-dropped { font-size: 0.8em; color: #6b7280; font-style: italic; }
-.sq-draft { color: #4b5563; }
+.sq-checking .sq-note { display: block; margin-top: 4px; }
 .sq-sources { font-size: 0.92em; }
 .sq-standalone { margin-bottom: 10px; color: #374151; }
 .sq-source { margin-bottom: 14px; padding: 6px 8px; border-radius: 6px; }

@@ -19,7 +19,7 @@ from qa.api import engine_loaded
 
 from .feedback import FeedbackEntry, answer_record, feedback_store, new_answer_id
 from .http import allowed_llms, check_llm, public_message
-from .render import API_LINE, answer_html, draft_html, sources_html, status_html
+from .render import API_LINE, answer_html, checking_html, sources_html, status_html
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +48,19 @@ class ChatSession:
 
     def respond(self, message: str, chat: list[dict], turns: list[dict], backend: str,
                 top_k: float) -> Iterator[tuple]:
-        """Stream one answer: (textbox, chat, turns, sources) updates."""
+        """Stream one answer: (textbox, chat, turns, sources) updates. While it is written,
+        the message shows only sentences already verified against the source."""
         question = (message or "").strip()
         if not question:
             yield "", chat, turns, gr.skip()
             return
         chat = [*chat, {"role": "user", "content": question},
-                {"role": "assistant", "content": draft_html("")}]
+                {"role": "assistant", "content": checking_html([])}]
         if not engine_loaded(self.settings):
-            chat[-1]["content"] = f'<div class="sq-draft"><span class="sq-note">{LOADING}</span></div>'
+            chat[-1]["content"] = f'<div class="sq-checking"><span class="sq-note">{LOADING}</span></div>'
         yield "", chat, turns, gr.skip()
         history = [turn.get("question") for turn in turns if isinstance(turn, dict)][-50:]
-        draft = ""
+        verified: list = []  # sentences already checked against the source, in order
         try:
             check_llm(backend or None, self.settings)
             for item in stream(question, llm=backend or None, top_k=int(top_k) if top_k else None,
@@ -71,8 +72,8 @@ class ChatSession:
                                       "message": len(chat) - 1, "answer": answer_record(item)}]
                     yield "", chat, turns, sources_html(item)
                     return
-                draft += item
-                chat[-1] = {"role": "assistant", "content": draft_html(draft)}
+                verified.append(item)
+                chat[-1] = {"role": "assistant", "content": checking_html(verified)}
                 yield "", chat, turns, gr.skip()
         except IndexProblem as problem:
             chat[-1] = {"role": "assistant", "content": _error_html(public_message(problem, self.settings))}

@@ -81,11 +81,14 @@ class SourceQA:
         get_engine(self.settings, self.embedder).retriever.retrieve(question, self.settings.top_k)
 
     def answer(self, question: str) -> tuple[float, float, dict]:
-        """Seconds to the first streamed text, seconds to the final answer, and the answer."""
-        from qa import Answer, stream
+        """Seconds to the first verified sentence (what a reader first sees; the final
+        answer when nothing streams), seconds to the final answer, and the answer, with
+        the seconds to the model's first token (never shown) as ``first_model_token``."""
+        from qa import Answer, make_generator, stream
 
+        model = _FirstPiece(make_generator("local", self.settings))
         began, first = time.perf_counter(), None
-        for item in stream(question, llm="local", settings=self.settings, embedder=self.embedder):
+        for item in stream(question, llm=model, settings=self.settings, embedder=self.embedder):
             if first is None:
                 first = time.perf_counter() - began
             if isinstance(item, Answer):
@@ -93,8 +96,22 @@ class SourceQA:
                 cited = [c.quote for c in item.citations]
                 return first, total, {"text": item.text, "abstained": item.abstained, "cited": cited,
                                       "sentences": [s for s, _ in item.sentences], "note": item.note,
-                                      "generated": item.timings.get("generation", 0) > 0}
+                                      "generated": item.timings.get("generation", 0) > 0,
+                                      "first_model_token": model.first - began if model.first else None}
         raise RuntimeError("stream ended without an answer")
+
+
+class _FirstPiece:
+    """A Generator that notes when its model gives the first piece of text."""
+
+    def __init__(self, model) -> None:
+        self.model, self.name, self.first = model, model.name, None
+
+    def stream(self, messages):
+        for piece in self.model.stream(messages):
+            if self.first is None:
+                self.first = time.perf_counter()
+            yield piece
 
 
 class Baseline:
@@ -237,7 +254,12 @@ def run_side(name: str, case_count: int, repeats: int) -> dict:
     # First token and answer time of the questions that reached the model (the others are
     # declined or answered before any generation, in milliseconds).
     generated = [i for i, a in enumerate(answers) if a["generated"]] or list(range(len(answers)))
+    # sourceqa: the first verified sentence (the model's first token is never shown, and is
+    # kept apart as first_model_token); the baseline: its first (unverified) token.
     out["first_token"] = _stats([firsts[i] for i in generated])
+    model_firsts = [answers[i].get("first_model_token") for i in generated]
+    if any(t is not None for t in model_firsts):
+        out["first_model_token"] = _stats([t for t in model_firsts if t is not None])
     out["answer_generated"] = _stats([totals[i] for i in generated])
     answerable = [a for a in answers if a["answerable"]]
     supported = [a["supported"] for a in answers if a["supported"] is not None]

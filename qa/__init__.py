@@ -3,7 +3,7 @@
 from .api import ask, get_engine, stream
 from .llms import Generator, GeneratorError, make_generator
 from .question import InvalidQuestion
-from .types import Answer, Citation, DroppedSentence, Passage
+from .types import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
 
 __all__ = ["Answer", "Citation", "DroppedSentence", "Generator", "GeneratorError", "InvalidQuestion",
-           "Passage", "ask", "get_engine", "make_generator", "stream"]
+           "Passage", "VerifiedSentence", "ask", "get_engine", "make_generator", "stream"]

@@ -23,7 +23,7 @@ from .engine import Engine
 from .judge import Judge, make_judge
 from .llms import Generator, make_generator
 from .question import InvalidQuestion, normalise
-from .types import Answer
+from .types import Answer, VerifiedSentence
 
 log = logging.getLogger(__name__)
 
@@ -103,25 +103,18 @@ def _resolve(question: object, llm: object, top_k: object, history: object, sett
 
 def stream(question: str, *, llm: str | Generator | None = None, top_k: int | None = None,
            history: list[str] | None = None, settings: Settings | None = None,
-           embedder: Embedder | None = None, judge: Judge | None = None) -> Iterator[str | Answer]:
-    """Yield text pieces as they are generated, then the final verified Answer.
+           embedder: Embedder | None = None, judge: Judge | None = None) -> Iterator[VerifiedSentence | Answer]:
+    """Yield each answer sentence as soon as it is verified (a :class:`VerifiedSentence`
+    with its citation), then the final Answer.
 
-    The streamed draft is the model's raw text; only the final Answer is verified.
+    Nothing unverified is ever yielded: the model's text is checked sentence by sentence
+    as it is written, and a sentence the source does not support never leaves. An
+    abstention yields only the Answer. Arguments are those of :func:`ask`.
     """
     settings, generator, name = _resolve(question, llm, top_k, history, settings, embedder, judge)
     engine = get_engine(settings, embedder, judge)
-    run = engine.run(question, generator, name, top_k, list(history or []))
-    yielded = False
-    while True:
-        try:
-            piece = next(run)
-        except StopIteration as stop:
-            if not yielded:  # extractive answers and abstentions arrive whole
-                yield stop.value.text
-            yield stop.value
-            return
-        yielded = True
-        yield piece
+    answer = yield from engine.run(question, generator, name, top_k, list(history or []))
+    yield answer
 
 
 def ask(question: str, *, llm: str | Generator | None = None, top_k: int | None = None,

@@ -26,7 +26,7 @@ from .llms import Generator, GeneratorError, lazy_stream, with_deadline
 from .question import InvalidQuestion, analyse, normalise
 from .retrieve import HybridRetriever
 from .thresholds import Thresholds
-from .types import Answer, Citation, DroppedSentence, Passage
+from .types import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
 from .verify import check
 
 JUDGE_CANDIDATES = 16  # pre-ranked sentences the judge reads per question (latency vs recall)
@@ -35,6 +35,7 @@ MAX_ANSWER_SENTENCES = 3
 MAX_CONTEXT_SENTENCES = 2  # how far back a pronoun's antecedent is looked for
 
 _MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _PARTICLE = re.compile(r"^(?:yes|no)\b[,.!]?\s*", re.IGNORECASE)
 # A sentence that opens with a reference to something said before: shown alone, or after
 # another sentence, it would say something else ("It works by ..." after colchicine).
@@ -56,6 +57,16 @@ class Judged:
 
 
 @dataclass
+class _StreamCheck:
+    """What verifying a streamed reply has seen so far."""
+
+    considered: int = 0  # generated sentences read (at most MAX_ANSWER_SENTENCES * 2)
+    seconds: float = 0.0  # spent verifying
+    seen: set[tuple] = field(default_factory=set)
+    dropped: list[DroppedSentence] = field(default_factory=list)
+
+
+@dataclass
 class _Draft:
     shown: list[tuple[str, Span]] = field(default_factory=list)  # text, span
     dropped: list[DroppedSentence] = field(default_factory=list)
@@ -68,13 +79,61 @@ def split_answer(text: str) -> list[str]:
     ['It is rare.', 'It affects teens.']
     """
     text = _MARKER.sub("", text).strip()
-    pieces = re.split(r"(?<=[.!?])\s+|\n+", text)
+    pieces = _SENTENCE_END.split(text)
     out = []
     for piece in pieces:
         piece = _PARTICLE.sub("", piece.strip()).strip()
         if piece:
             out.append(piece[0].upper() + piece[1:])
     return out
+
+
+def complete_part(text: str) -> tuple[str, str]:
+    """Split streamed text into the sentences already complete and the rest still coming.
+
+    >>> complete_part("It is rare. It affects")
+    ('It is rare.', 'It affects')
+    >>> complete_part("It is rare")
+    ('', 'It is rare')
+    """
+    ends = list(_SENTENCE_END.finditer(text))
+    if not ends:
+        return "", text
+    return text[:ends[-1].start()], text[ends[-1].end():]
+
+
+class _Composer:
+    """Numbers citations and labels sentences in the order they are shown, so that a
+    sentence streamed early reads exactly as it does in the final Answer."""
+
+    def __init__(self, documents: dict[str, str]) -> None:
+        self.documents = documents
+        self.citations: list[Citation] = []
+        self.numbers: dict[tuple, int] = {}
+        self.shown: list[tuple[str, int]] = []
+        self.first_section: str | None = None
+
+    def add(self, sentence: str, span: Span) -> VerifiedSentence:
+        if span not in self.numbers:
+            self.numbers[span] = len(self.citations) + 1
+            source, start, end, section = span
+            self.citations.append(Citation(self.numbers[span], self.documents[source][start:end],
+                                           source, section, start, end))
+        # A sentence from another section than the first one shown, that does not name its
+        # section, says which one it speaks of ("It" in a section on one condition is not
+        # the condition of the sentence before).
+        leaf = span[3].split(" > ")[-1]
+        if self.first_section is None:
+            self.first_section = span[3]
+        elif span[3] != self.first_section and leaf.lower() not in sentence.lower():
+            sentence = f"{leaf}: {sentence}"
+        number = self.numbers[span]
+        self.shown.append((sentence, number))
+        return VerifiedSentence(sentence, self.citations[number - 1])
+
+    @property
+    def text(self) -> str:
+        return " ".join(f"{sentence} [{number}]" for sentence, number in self.shown)
 
 
 def refers_back(sentence: str) -> bool:
@@ -119,8 +178,12 @@ class Engine:
 
     # -- the pipeline ------------------------------------------------------------------
     def run(self, question: object, generator: Generator | None, backend: str,
-            top_k: int | None = None, history: list[object] | None = None) -> PyGenerator[str, None, Answer]:
-        """Yield generated text pieces; return the verified Answer.
+            top_k: int | None = None, history: list[object] | None = None
+            ) -> PyGenerator[VerifiedSentence, None, Answer]:
+        """Yield each answer sentence as soon as it is verified; return the final Answer.
+
+        No unverified text leaves the engine: a generated sentence is checked when the
+        model has finished it, and shown only if it holds up.
 
         ``history`` holds the earlier questions of the conversation, oldest first; a
         follow-up question is rewritten into a standalone one before retrieval.
@@ -154,7 +217,7 @@ class Engine:
         return sorted(judged, key=lambda j: (-j.probability, j.row)), retrieval.passages
 
     def _answer(self, text: str, generator: Generator | None, backend: str, top_k: int | None,
-                began: float) -> PyGenerator[str, None, Answer]:
+                began: float) -> PyGenerator[VerifiedSentence, None, Answer]:
         timings = {"retrieval": 0.0, "judge": 0.0, "generation": 0.0, "verification": 0.0}
         if analyse(text).instruction:
             return self._abstain(text, [], backend, timings, began, prompts.INSTRUCTION_DECLINED)
@@ -163,36 +226,54 @@ class Engine:
             return self._abstain(text, passages, backend, timings, began)
         supporting = [j for j in judged if j.probability >= self.thresholds.answer]
         note = ""
-        if generator is None:
-            draft = self._extractive(supporting)
-        else:
+        composer = _Composer(self.index.documents)
+        dropped: list[DroppedSentence] = []
+        if generator is not None:
             started = time.perf_counter()
-            pieces: list[str] = []
+            check = _StreamCheck()
             try:
                 messages = prompts.answer_messages(text, [self._quote(j.row) for j in
                                                           supporting[: self.settings.evidence_sentences]])
+                pending = ""
                 for piece in with_deadline(lazy_stream(generator, messages), self.settings.llm_timeout):
-                    pieces.append(piece)
-                    yield piece
+                    done, pending = complete_part(pending + piece)
+                    yield from self._check_sentences(done, judged, text, check, composer)
+                    if check.considered >= MAX_ANSWER_SENTENCES * 2:
+                        pending = ""
+                        break  # enough read: the generator is told to stop
+                yield from self._check_sentences(pending, judged, text, check, composer)
             except GeneratorError as error:
-                note = prompts.FAILED_NOTE.format(backend=backend, error=error)
-            timings["generation"] = time.perf_counter() - started
-            started = time.perf_counter()
-            reply = "".join(pieces)
-            said_not_in_source = prompts.MODEL_ABSTAIN.lower() in reply.lower()
-            draft = _Draft() if note or said_not_in_source else self.verify(reply, judged, text)
-            if not draft.shown and not self.settings.unverified_fallback:
-                timings["verification"] = time.perf_counter() - started
-                return self._abstain(text, passages, backend, timings, began, dropped=draft.dropped)
-            if not draft.shown:
+                template = prompts.PARTIAL_NOTE if composer.shown else prompts.FAILED_NOTE
+                note = template.format(backend=backend, error=error)
+            dropped = check.dropped
+            timings["verification"] = check.seconds
+            timings["generation"] = time.perf_counter() - started - check.seconds
+            if not composer.shown and not self.settings.unverified_fallback:
+                return self._abstain(text, passages, backend, timings, began, dropped=dropped)
+            if not composer.shown:
                 # The judge found the answer in the source; the model's reply did not hold up
                 # (or it declined): the source sentences are shown, and the note says why.
                 note = note or prompts.FALLBACK_NOTE.format(backend=backend)
-                dropped = draft.dropped
-                draft = self._extractive(supporting)
-                draft.dropped = dropped
-            timings["verification"] = time.perf_counter() - started
-        return self._compose(text, draft, passages, backend, timings, began, note)
+        if not composer.shown:
+            for sentence, span in self._extractive(supporting).shown:
+                yield composer.add(sentence, span)
+        return self._compose(text, composer, dropped, passages, backend, timings, began, note)
+
+    def _check_sentences(self, text: str, judged: list[Judged], question: str, check: _StreamCheck,
+                         composer: _Composer) -> PyGenerator[VerifiedSentence, None, None]:
+        """Verify the complete sentences of ``text`` one by one; yield each that holds up."""
+        for sentence in split_answer(text):
+            if check.considered >= MAX_ANSWER_SENTENCES * 2:
+                return
+            check.considered += 1
+            began = time.perf_counter()
+            span, reason = self.verify_sentence(sentence, judged, question)
+            check.seconds += time.perf_counter() - began
+            if span is None:
+                check.dropped.append(DroppedSentence(sentence, reason))
+            elif (sentence.lower(), span) not in check.seen:
+                check.seen.add((sentence.lower(), span))
+                yield composer.add(sentence, span)
 
     # -- spans that keep their meaning ---------------------------------------------------
     def _context_rows(self, row: int) -> list[int]:
@@ -242,36 +323,30 @@ class Engine:
         """Keep a generated sentence only when it passes the vetoes against a span and the
         judge accepts it, read as the answer to ``question``, from that span."""
         draft = _Draft()
-        sentences = split_answer(reply)[: MAX_ANSWER_SENTENCES * 2]
-        question_tokens = set(tokenize(question))
-        trials: list[tuple[int, int]] = []  # (sentence index, row) pairs for the judge
-        failures: dict[int, str] = {}
-        for index, sentence in enumerate(sentences):
-            if sentence.rstrip().endswith(":") or set(tokenize(sentence)) <= question_tokens:
-                failures[index] = "says nothing beyond the question"
-                continue
-            rows, reason = self._passing_rows(sentence, judged)
-            trials += [(index, row) for row in rows]
-            failures[index] = reason
-        scores = self.judge.score([(judge_query(question, sentences[i]), self._evidence(r)) for i, r in trials])
-        best: dict[int, tuple[float, int]] = {}
-        for (index, row), probability in zip(trials, scores):
-            if index not in best or probability > best[index][0]:
-                best[index] = (float(probability), row)
         seen: set[tuple] = set()
-        for index, sentence in enumerate(sentences):
-            if index in best and best[index][0] >= self.thresholds.claim:
-                span = self._span(best[index][1])
-                if (sentence.lower(), span) not in seen:
-                    seen.add((sentence.lower(), span))
-                    draft.shown.append((sentence, span))
-            elif index in best:
-                draft.dropped.append(DroppedSentence(
-                    sentence, f"the judge does not find it answers the question from the source "
-                              f"(p={best[index][0]:.2f})"))
-            else:
-                draft.dropped.append(DroppedSentence(sentence, failures[index]))
+        for sentence in split_answer(reply)[: MAX_ANSWER_SENTENCES * 2]:
+            span, reason = self.verify_sentence(sentence, judged, question)
+            if span is None:
+                draft.dropped.append(DroppedSentence(sentence, reason))
+            elif (sentence.lower(), span) not in seen:
+                seen.add((sentence.lower(), span))
+                draft.shown.append((sentence, span))
         return draft
+
+    def verify_sentence(self, sentence: str, judged: list[Judged], question: str) -> tuple[Span | None, str]:
+        """The span that supports one generated sentence as an answer to ``question``, or
+        None and why not: it must pass the vetoes against a span, then the judge."""
+        if sentence.rstrip().endswith(":") or set(tokenize(sentence)) <= set(tokenize(question)):
+            return None, "says nothing beyond the question"
+        rows, reason = self._passing_rows(sentence, judged)
+        if not rows:
+            return None, reason
+        scores = self.judge.score([(judge_query(question, sentence), self._evidence(r)) for r in rows])
+        best = int(max(range(len(rows)), key=lambda i: float(scores[i])))
+        if float(scores[best]) >= self.thresholds.claim:
+            return self._span(rows[best]), ""
+        return None, (f"the judge does not find it answers the question from the source "
+                      f"(p={float(scores[best]):.2f})")
 
     def _passing_rows(self, sentence: str, judged: list[Judged]) -> tuple[list[int], str]:
         """Candidate rows whose span passes the vetoes for ``sentence`` (most shared words
@@ -290,29 +365,11 @@ class Engine:
         return passing, reason
 
     # -- final answers -------------------------------------------------------------------
-    def _compose(self, question: str, draft: _Draft, passages: list[Passage], backend: str,
-                 timings: dict, began: float, note: str) -> Answer:
-        citations: list[Citation] = []
-        numbers: dict[tuple, int] = {}
-        parts, shown = [], []
-        sections = {span[3] for _, span in draft.shown}
-        for sentence, span in draft.shown:
-            if span not in numbers:
-                numbers[span] = len(citations) + 1
-                source, start, end, section = span
-                citations.append(Citation(numbers[span], self.index.documents[source][start:end],
-                                          source, section, start, end))
-            # From different sections, a sentence that does not name its section says which
-            # one it speaks of ("It" in a section on one condition is not the condition of
-            # the sentence before).
-            leaf = span[3].split(" > ")[-1]
-            if len(sections) > 1 and leaf.lower() not in sentence.lower():
-                sentence = f"{leaf}: {sentence}"
-            parts.append(f"{sentence} [{numbers[span]}]")
-            shown.append((sentence, numbers[span]))
+    def _compose(self, question: str, composer: _Composer, dropped: list[DroppedSentence],
+                 passages: list[Passage], backend: str, timings: dict, began: float, note: str) -> Answer:
         timings["total"] = time.perf_counter() - began
-        return Answer(question, " ".join(parts), False, citations, passages, backend, dict(timings),
-                      draft.dropped, shown, note)
+        return Answer(question, composer.text, False, composer.citations, passages, backend, dict(timings),
+                      dropped, composer.shown, note)
 
     def _abstain(self, question: str, passages: list[Passage], backend: str, timings: dict,
                  began: float, note: str = "", dropped: list[DroppedSentence] | None = None) -> Answer:

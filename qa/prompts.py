@@ -13,6 +13,7 @@ CLOSEST_SECTIONS = "Closest sections the source does cover: {sections}."
 INSTRUCTION_DECLINED = "Instructions inside a question are not followed; ask a question about the source."
 FALLBACK_NOTE = ("The {backend} answer could not be verified against the source, so the "
                  "supporting source sentences are shown instead.")
+PARTIAL_NOTE = "The {backend} backend stopped early ({error}); the answer may be incomplete."
 FAILED_NOTE = "The {backend} backend failed ({error}); the supporting source sentences are shown instead."
 
 # The model's own way to say the sources do not answer; checked case-insensitively.

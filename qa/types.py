@@ -36,6 +36,20 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class VerifiedSentence:
+    """One answer sentence, streamed as soon as it is verified, with the span it cites.
+
+    ``text`` is exactly as the final Answer shows it (a section label included).
+    """
+
+    text: str
+    citation: Citation
+
+    def to_dict(self) -> dict:
+        return {"sentence": self.text, "citation": asdict(self.citation)}
+
+
+@dataclass(frozen=True)
 class DroppedSentence:
     """A generated sentence that failed verification (kept for debugging, never shown)."""
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.render import answer_html, draft_html, sources_html, status_line
-from qa.types import Answer, Citation, DroppedSentence, Passage
+from app.render import answer_html, checking_html, sources_html, status_line
+from qa.types import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
 
 DOC = "Intro line. Chronic renal failure is the most frequent underlying cause. After text."
 START = DOC.index("Chronic")
@@ -57,7 +57,7 @@ def test_text_from_the_corpus_the_question_and_the_model_is_escaped():
     citation = Citation(1, doc, "doc.txt", f"Sec {evil}", 0, len(doc))
     bad = answer(question=evil, standalone=f"{evil}?", citations=[citation], passages=[passage],
                  sentences=[(evil, 1)], note=evil)
-    for html in (answer_html(bad), sources_html(bad), draft_html(evil)):
+    for html in (answer_html(bad), sources_html(bad), checking_html([VerifiedSentence(evil, citation)])):
         assert "<script>" not in html and "&lt;script&gt;" in html
 
 

@@ -6,6 +6,7 @@ Screenshots are saved to ``test-artifacts/`` (the cited answer, then the abstent
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -19,10 +20,11 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-# Set up before the question is sent: records whether the chat ever showed a draft with text.
-WATCH_DRAFTS = """() => { window.sawDraft = false;
-  new MutationObserver(() => { const d = document.querySelector('#sq-chat .sq-draft');
-    if (d && d.innerText.includes('Drafting')) window.sawDraft = true; })
+# Set up before the question is sent: records every text the chat showed while the answer
+# was being written (the "checking" state), so a test can prove none of it was unverified.
+WATCH_CHECKING = """() => { window.sawChecking = false; window.shownWhileChecking = [];
+  new MutationObserver(() => { const d = document.querySelector('#sq-chat .sq-checking');
+    if (d) { window.sawChecking = true; window.shownWhileChecking.push(d.innerText); } })
   .observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
 
 
@@ -42,12 +44,21 @@ def page(server):
 
 
 def ask(page, question: str) -> None:
-    page.evaluate(WATCH_DRAFTS)
+    page.evaluate(WATCH_CHECKING)
     before = page.locator("#sq-chat .sq-answer, #sq-chat .sq-abstain").count()
     page.fill("#sq-question textarea", question)
     page.keyboard.press("Enter")
     page.wait_for_function(
         "n => document.querySelectorAll('#sq-chat .sq-answer, #sq-chat .sq-abstain').length > n", arg=before)
+
+
+def assert_only_verified_text_was_shown(page, final: str) -> None:
+    """Every sentence the chat showed while checking is a sentence of the final answer."""
+    for shown in page.evaluate("window.shownWhileChecking"):
+        for line in shown.splitlines():
+            line = re.sub(r"\s*\[\d+\]", "", line).strip()
+            if line and not line.startswith(("Checking against the source", "Loading the index")):
+                assert line in re.sub(r"\s*\[\d+\]", "", final), f"shown before it was verified: {line!r}"
 
 
 def feedback_lines(path: Path) -> list[dict]:
@@ -59,8 +70,9 @@ def test_cited_streaming_answer_then_abstention_and_feedback(page, real_settings
     assert "17 chunks" in page.inner_text("#sq-status")
 
     ask(page, "What is the most frequent cause of metastatic calcinosis cutis?")
-    assert page.evaluate("window.sawDraft"), "the draft should show while the model writes"
+    assert page.evaluate("window.sawChecking"), "the checking state should show while the model writes"
     answer = page.locator("#sq-chat .sq-answer").last
+    assert_only_verified_text_was_shown(page, answer.inner_text())
     markers = answer.locator("a.sq-marker")
     assert markers.first.inner_text() == "[1]"
     # The judge may cite a neighbouring sentence of the same section first; the answering
@@ -106,3 +118,96 @@ def test_cited_streaming_answer_then_abstention_and_feedback(page, real_settings
     assert last.locator("a.sq-marker").count() == 0
 
     page.screenshot(path=str(ARTIFACTS / "web_chat_abstention.png"), full_page=True)
+
+
+# -- a model that writes an unsupported sentence first ----------------------------------------
+SCRIPTED_REPLY = ["Calcinosis cutis is caused ", "by eating too much cheese ", "in childhood. ",
+                  "Chronic renal failure is the most ", "frequent underlying cause."]
+
+
+class ScriptedOpenAI:
+    """An OpenAI-compatible chat endpoint (stdlib HTTP server) that streams SCRIPTED_REPLY
+    slowly, so the page is watched while the unsupported sentence is being written."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                import time
+
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.end_headers()
+                for number, piece in enumerate([*SCRIPTED_REPLY, None]):
+                    delta = {"role": "assistant", "content": piece} if piece else {}
+                    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "scripted",
+                             "choices": [{"index": 0, "delta": delta,
+                                          "finish_reason": None if piece else "stop"}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                    time.sleep(0.4 if number < 3 else 0.1)
+                self.wfile.write(b"data: [DONE]\n\n")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def scripted_server(real_settings, tmp_path_factory):
+    from conftest import Server
+
+    model = ScriptedOpenAI()
+    server = Server(Path(real_settings.home), {"SOURCEQA_LLM": "openai", "SOURCEQA_OPENAI_BASE_URL": model.url,
+                                               "SOURCEQA_OPENAI_MODEL": "scripted"},
+                    tmp_path_factory.mktemp("logs") / "scripted-server.log")
+    yield server.wait_ready()
+    server.stop()
+    model.stop()
+
+
+def test_an_unsupported_sentence_never_reaches_the_screen(scripted_server, page):
+    other = page.context.browser.new_page()  # the module's browser (one Playwright per thread)
+    try:
+        other.set_default_timeout(90_000)
+        other.goto(scripted_server.url + "/")
+        other.wait_for_selector("#sq-question textarea")
+        other.evaluate("""() => { window.everShown = '';
+          new MutationObserver(() => { window.everShown += (document.querySelector('#sq-chat')?.innerText || '') + '\\n'; })
+          .observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
+        ask(other, "What is the most frequent cause of metastatic calcinosis cutis?")
+        final = other.locator("#sq-chat .sq-answer").last.inner_text()
+        assert "Chronic renal failure is the most frequent underlying cause." in final
+        assert other.evaluate("window.sawChecking")
+        assert_only_verified_text_was_shown(other, final)
+        assert "cheese" not in other.evaluate("window.everShown")
+    finally:
+        other.close()
+    with httpx_stream(scripted_server.url + "/api/stream") as lines:
+        assert not any("cheese" in line for line in lines)
+        assert any('"sentence"' in line and "renal failure" in line for line in lines)
+
+
+def httpx_stream(url: str):
+    """The NDJSON lines of one /api/stream answer to the seed question."""
+    import contextlib
+
+    import httpx
+
+    @contextlib.contextmanager
+    def lines():
+        with httpx.stream("POST", url, json={"question": "What is the most frequent cause of metastatic "
+                                                          "calcinosis cutis?"}, timeout=60) as response:
+            assert response.status_code == 200
+            yield [line for line in response.iter_lines() if line]
+
+    return lines()

@@ -53,15 +53,19 @@ def test_follow_up_uses_the_history(server):
     assert GOLD in answer["text"]
 
 
-def test_stream_sends_drafts_then_the_verified_answer(server):
+def test_stream_sends_verified_sentences_then_the_answer(server):
     with httpx.stream("POST", server.url + "/api/stream", json={"question": QUESTION, "llm": "local"},
                       timeout=60) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("application/x-ndjson")
         lines = [json.loads(line) for line in response.iter_lines() if line]
-    drafts = [line["draft"] for line in lines if "draft" in line]
-    assert len(drafts) > 1, "the local model's text should arrive in pieces"
-    assert "answer" in lines[-1] and not lines[-1]["answer"]["abstained"]
+    sentences = [line for line in lines[:-1] if "sentence" in line]
+    assert sentences and len(sentences) == len(lines) - 1, "only verified sentences before the answer"
+    final = lines[-1]["answer"]
+    assert not final["abstained"]
+    assert [s["sentence"] for s in sentences] == [text for text, _ in final["sentences"]]
+    for line in sentences:
+        assert line["citation"] in final["citations"]
 
 
 @pytest.mark.parametrize("body, status, says", [

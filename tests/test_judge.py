@@ -72,17 +72,19 @@ def test_a_sentence_that_opens_with_a_pronoun_is_cited_with_the_sentence_it_refe
 
 
 def test_sentences_from_different_sections_say_which_section_they_speak_of(settings, fake_embedder, fake_judge):
+    """A sentence from another section than the first one shown says which section it
+    speaks of, unless it names it (the first is read as the question's; it may already
+    have been streamed, so it never changes afterwards)."""
     from dataclasses import replace
 
     fake_judge.thresholds = replace(fake_judge.thresholds, answer=0.5, claim=0.5)  # a two-part question
-    reply = ("Chronic renal failure is the most frequent underlying cause. "
-             "Diltiazem, a calcium channel blocker, has been a mainstay of medical treatment for calcinosis cutis.")
+    reply = ("Diltiazem, a calcium channel blocker, has been a mainstay of medical treatment for calcinosis cutis. "
+             "Chronic renal failure is the most frequent underlying cause.")
     question = "What is the most frequent cause of metastatic calcinosis cutis, and what is the mainstay of treatment?"
     answer = ask(question, llm=FakeLLM(reply), settings=settings, embedder=fake_embedder)
     assert [s for s, _ in answer.sentences] == [
-        "Metastatic calcinosis cutis: Chronic renal failure is the most frequent underlying cause.",
-        # this one names its section ("treatment") already
-        "Diltiazem, a calcium channel blocker, has been a mainstay of medical treatment for calcinosis cutis."]
+        "Diltiazem, a calcium channel blocker, has been a mainstay of medical treatment for calcinosis cutis.",
+        "Metastatic calcinosis cutis: Chronic renal failure is the most frequent underlying cause."]
 
 
 def test_one_section_answers_carry_no_labels(settings, fake_embedder):

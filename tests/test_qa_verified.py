@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import GOLD, QUESTION, FakeLLM
 
-from qa import InvalidQuestion, ask, stream
+from qa import Answer, InvalidQuestion, ask, stream
 from qa.prompts import ABSTAIN_TEXT
 
 
@@ -130,14 +130,58 @@ def test_extractive_answer_is_verbatim_and_deterministic(settings, fake_embedder
         assert sentence == citation.quote == text[citation.start:citation.end]
 
 
-def test_stream_yields_text_then_the_same_answer_as_ask(settings, fake_embedder):
+def test_stream_yields_verified_sentences_then_the_same_answer_as_ask(settings, fake_embedder):
+    from qa import VerifiedSentence
+
     reply = "Chronic renal failure is the most frequent underlying cause [1]."
     events = list(stream(QUESTION, llm=FakeLLM(reply), settings=settings, embedder=fake_embedder))
-    assert all(isinstance(e, str) for e in events[:-1]) and len(events) > 2
-    assert "".join(events[:-1]) == reply
+    assert all(isinstance(e, VerifiedSentence) for e in events[:-1]) and len(events) == 2
     final = events[-1]
+    assert [e.text for e in events[:-1]] == [text for text, _ in final.sentences]
+    assert [e.citation for e in events[:-1]] == [final.citations[n - 1] for _, n in final.sentences]
     answer = ask(QUESTION, llm=FakeLLM(reply), settings=settings, embedder=fake_embedder)
     assert (final.text, final.citations, final.abstained) == (answer.text, answer.citations, answer.abstained)
+
+
+def test_an_unsupported_sentence_is_never_streamed(settings, fake_embedder):
+    """The model opens with a claim the source does not make: nothing of it leaves the
+    stream, and the supported sentence after it does, with its citation."""
+    from qa import VerifiedSentence
+
+    reply = ("Calcinosis cutis is caused by eating too much cheese in childhood. "
+             "Chronic renal failure is the most frequent underlying cause.")
+    events = list(stream(QUESTION, llm=FakeLLM(reply), settings=settings, embedder=fake_embedder))
+    streamed = [e for e in events if not isinstance(e, Answer)]
+    assert all(isinstance(e, VerifiedSentence) for e in streamed)
+    assert [e.text for e in streamed] == [GOLD]
+    assert streamed[0].citation.quote == GOLD
+    assert not any("cheese" in str(e) for e in streamed)
+    assert "cheese" in events[-1].dropped[0].text
+
+
+def test_each_sentence_is_streamed_as_soon_as_it_is_verified(settings, fake_embedder):
+    """The first verified sentence reaches the reader while the model is still writing:
+    the model waits, mid-answer, until the reader has it."""
+    import threading
+
+    from qa import VerifiedSentence
+
+    reader_has_it = threading.Event()
+    waited: list[bool] = []
+
+    class Slow:
+        name = "slow"
+
+        def stream(self, messages):
+            yield "Chronic renal failure is the most "
+            yield "frequent underlying cause. "
+            waited.append(reader_has_it.wait(timeout=10))
+            yield "It is common."
+
+    for event in stream(QUESTION, llm=Slow(), settings=settings, embedder=fake_embedder):
+        if isinstance(event, VerifiedSentence):
+            reader_has_it.set()
+    assert waited == [True]
 
 
 def test_failing_backend_falls_back_and_says_so(settings, fake_embedder):

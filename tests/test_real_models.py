@@ -79,9 +79,12 @@ def test_local_model_sentences_shown_are_all_verified(real_settings, real_embedd
 
 def test_stream_on_the_local_model_matches_ask(real_settings, real_embedder):
     question = "What is the most frequent cause of metastatic calcinosis cutis?"
+    from qa import VerifiedSentence
+
     events = list(stream(question, llm="local", settings=real_settings, embedder=real_embedder))
-    assert isinstance(events[0], str) and events[0]
+    assert all(isinstance(event, VerifiedSentence) for event in events[:-1]) and len(events) > 1
     final = events[-1]
+    assert [event.text for event in events[:-1]] == [text for text, _ in final.sentences]
     answer = ask(question, llm="local", settings=real_settings, embedder=real_embedder)
     assert (final.text, final.citations, final.abstained) == (answer.text, answer.citations, answer.abstained)
 
