@@ -43,14 +43,17 @@ def format_answer(answer) -> str:
     return "\n".join(lines)
 
 
-def _answer_one(question: str, args: argparse.Namespace, settings) -> None:
+def _answer_one(question: str, args: argparse.Namespace, settings, history: list[str] | None = None):
     from qa import ask
 
-    answer = ask(question, settings=settings)
+    answer = ask(question, settings=settings, history=history)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
+        if answer.standalone and answer.standalone != answer.question:
+            print(f"(answered as: {answer.standalone})")
         print(format_answer(answer))
+    return answer
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -59,7 +62,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         _answer_one(args.question, args, settings)
         return 0
     print(f"sourceqa: ask about the corpus in {settings.corpus_dir} (backend: {settings.llm}); "
-          "an empty line or Ctrl-D quits.")
+          "follow-up questions build on the earlier ones, 'new' starts over, an empty line or "
+          "Ctrl-D quits.")
+    history: list[str] = []  # the conversation's questions as typed, oldest first (like the chat)
     while True:
         try:
             question = input("question> ").strip()
@@ -68,8 +73,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
             return 0
         if not question:
             return 0
+        if question.lower() == "new":
+            history = []
+            print("(new conversation)")
+            continue
         try:
-            _answer_one(question, args, settings)
+            _answer_one(question, args, settings, history)
+            history.append(question)
         except ValueError as error:
             print(f"error: {error}")
         print()

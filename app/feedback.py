@@ -189,6 +189,8 @@ def draft_cases(entries: list[FeedbackEntry]) -> list[dict]:
     A draft has the fields of ``evals/data/cases.jsonl`` with the ones only a person can
     fill left empty (``answerable`` is null), plus what the user said was wrong and
     what was answered, so ``python -m evals.validate`` rejects it until it is finished.
+    ``question`` is the question as typed; ``standalone`` is how a follow-up was
+    rewritten (empty when it was not), kept apart so a bad rewrite is visible as such.
     """
     drafts = []
     for entry in merged(entries):
@@ -196,7 +198,8 @@ def draft_cases(entries: list[FeedbackEntry]) -> list[dict]:
             continue
         drafts.append({
             "id": f"feedback-{entry.answer_id}",
-            "question": entry.standalone or entry.question,
+            "question": entry.question,  # as the user typed it
+            "standalone": entry.standalone if entry.standalone != entry.question else "",
             "category": "feedback",
             "answerable": None,
             "gold_answer": "",

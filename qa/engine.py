@@ -163,6 +163,7 @@ class Engine:
         titles = [text.split("\n", 1)[0] for text in index.documents.values()]  # line 1 is the title
         self.topics = topic_names(titles, [chunk.section for chunk in index.chunks])
         self.version = str(index.manifest.get("version", ""))
+        self._lowered = " ".join("\n".join(index.documents.values()).lower().split())
 
     @property
     def thresholds(self) -> Thresholds:
@@ -173,8 +174,13 @@ class Engine:
         earlier: list[str] = []
         for turn in (history or [])[-self.settings.history_turns:] if self.settings.history_turns else []:
             turn_text = normalise(turn, self.settings.max_question_chars)
-            earlier.append(rewrite(turn_text, earlier, self.topics))
-        return rewrite(question, earlier, self.topics)
+            earlier.append(rewrite(turn_text, earlier, self.topics, self.mentions))
+        return rewrite(question, earlier, self.topics, self.mentions)
+
+    def mentions(self, phrase: str) -> bool:
+        """Whether the source says ``phrase`` (whole words, any case)."""
+        phrase = " ".join(phrase.lower().split())
+        return bool(phrase) and re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", self._lowered) is not None
 
     # -- the pipeline ------------------------------------------------------------------
     def run(self, question: object, generator: Generator | None, backend: str,

@@ -32,7 +32,8 @@ def test_entries_round_trip_and_merge_by_answer(tmp_path):
     assert rows[0]["backend"] == "local" and rows[0]["index_version"] == "v-1"
     drafts = draft_cases(store.entries())
     assert [d["id"] for d in drafts] == ["feedback-a1"]  # a2 was up-voted
-    assert drafts[0]["question"] == "What causes metastatic calcinosis cutis?"
+    assert drafts[0]["question"] == "What causes it?"  # as typed; the rewrite is kept apart
+    assert drafts[0]["standalone"] == "What causes metastatic calcinosis cutis?"
     assert drafts[0]["what_was_wrong"] == "cites the wrong type"
     assert drafts[0]["answer_given"].startswith("Chronic renal failure")
 
