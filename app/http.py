@@ -28,7 +28,7 @@ from ingest import IndexProblem, SettingsError
 from ingest.settings import Settings
 from ingest.storage import storage_for
 from qa import Answer, VerifiedSentence, ask, stream
-from qa.api import engine_loaded
+from qa.api import check_served, engine_loaded
 
 from .feedback import FeedbackEntry, FeedbackFull, feedback_store
 from .guard import TOKEN_COOKIE
@@ -167,6 +167,7 @@ def create_api(settings: Settings) -> FastAPI:
     def healthz() -> JSONResponse:
         try:
             summary = manifest_summary(settings)
+            check_served(settings)  # damage on disk since the index was loaded
         except IndexProblem as problem:
             return _error(503, public_message(problem, settings), status="index unreadable")
         body = {"status": "ok" if summary else "no index", "index_loaded": engine_loaded(settings),

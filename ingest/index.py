@@ -146,6 +146,21 @@ def current_version(index_dir: Path) -> Path | None:
     return Path(index_dir) / name
 
 
+def served_state(index_dir: Path) -> tuple | None:
+    """A cheap fingerprint of what is served: the version's name and each of its files'
+    size and modification time (a few ``stat`` calls, no reading). Any change on disk,
+    a repair or damage, changes it, so a server can reload and verify; None: no index."""
+    version = current_version(index_dir)
+    if version is None:
+        return None
+    try:
+        files = tuple(sorted((entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
+                             for entry in os.scandir(version)))
+    except OSError as error:
+        raise _damaged(f"index version {version.name} cannot be listed ({_reason(error)})") from error
+    return version.name, files
+
+
 def read_manifest(index_dir: Path) -> dict | None:
     """The manifest of the served version, unverified, or None when there is no index yet."""
     version = current_version(index_dir)

@@ -246,6 +246,9 @@ class PostgresStorage:
                 connection.exec_driver_sql(f"SELECT pg_advisory_unlock({LOCK_KEY})")
                 connection.commit()
 
+    def state(self) -> str | None:
+        return self.current()  # rows of a version are never changed in place
+
     def current(self) -> str | None:
         with self.engine.connect() as connection:
             return connection.exec_driver_sql("SELECT version FROM sourceqa_current WHERE id = 1").scalar()

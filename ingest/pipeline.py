@@ -29,6 +29,11 @@ EMBED_BATCH = 256
 # More texts to embed than this and the ingest warns first, with the time it will take
 # (measured on the first batch: a 30 MB file is tens of thousands of texts).
 EMBED_WARN_TEXTS = 5_000
+# More new text than this and the ingest warns before it even cleans it: reading,
+# cleaning and chunking 30 MB takes a minute or more before the first batch is timed.
+# About a minute of embedding per MB on 2 CPU cores (the attack run: 30 MB, 55,067
+# chunks, a projected 30+ minutes).
+EARLY_WARN_BYTES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,17 @@ def _embed(texts: list[str], keys: list[str], cache: dict[str, np.ndarray],
     return np.stack([cache[k] for k in keys]).astype(np.float32), len(missing)
 
 
+def _warn_if_large(documents, served: dict | None) -> None:
+    """Warn at once when much new text is to be indexed (the measured estimate follows
+    with the first embedding batch)."""
+    known = set((served or {}).get("corpus", {}).values())
+    new = sum(len(d.text.encode("utf-8")) for d in documents if d.sha256 not in known)
+    if new > EARLY_WARN_BYTES:
+        log.warning("%.1f MB of new text to index: expect about a minute per MB on 2 CPU cores "
+                    "(a measured estimate follows once embedding starts); if that is more than the "
+                    "corpus should hold, stop and check its files (`sourceqa ingest --files`)", new / 1e6)
+
+
 def _announce(total: int, batch: int, seconds: float) -> None:
     """Warn that embedding will take long, estimated from the first batch's time."""
     minutes = seconds / batch * total / 60
@@ -173,6 +189,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
 
     with storage.lock():
         served = storage.served_manifest()  # None when missing or damaged: rebuild
+        _warn_if_large(raw_documents, served)
         documents = [clean_page(d.text, d.source) for d in raw_documents]
         chunks = _chunks(documents, settings)
         sentences = _sentences(documents, chunks)

@@ -31,6 +31,11 @@ class Storage(Protocol):
         """The served version's name (cheap: called on every question)."""
         ...
 
+    def state(self) -> object:
+        """A cheap fingerprint of what is served (called on every question): it changes
+        when a new version is served or the served one changes on disk."""
+        ...
+
     def manifest(self) -> dict | None:
         """The served version's manifest, unverified; None when there is no index.
 
@@ -75,6 +80,9 @@ class FileStorage:
     def current(self) -> str | None:
         version = files.current_version(self.index_dir)
         return version.name if version else None
+
+    def state(self) -> tuple | None:
+        return files.served_state(self.index_dir)
 
     def manifest(self) -> dict | None:
         return files.read_manifest(self.index_dir)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingest.embedders import Embedder, make_embedder
-from ingest.index import check_compatible
+from ingest.index import IndexProblem, check_compatible
 from ingest.pipeline import ingest
 from ingest.settings import Settings, load_settings
 from ingest.storage import storage_for
@@ -28,6 +28,8 @@ from .types import Answer, VerifiedSentence
 log = logging.getLogger(__name__)
 
 _engines: dict[tuple, Engine] = {}
+# Per index: the served state last loaded and the problem it had (None: it loaded intact).
+_checked: dict[str, tuple[object, IndexProblem | None]] = {}
 _lock = threading.Lock()
 
 
@@ -36,25 +38,33 @@ def get_engine(settings: Settings, embedder: Embedder | None = None, judge: Judg
 
     With no index yet, it is built from the configured corpus first; an index built by
     another embedder than the one configured raises IndexProblem. Each call checks
-    which version is served (a file read, or one query for postgres), so a re-ingest by
-    any process is picked up by the next question.
+    what is served (the version and its files' sizes and times: a few ``stat`` calls, or
+    one query for postgres), so a re-ingest by any process is picked up by the next
+    question, and damage on disk makes it reload, verify and refuse (IndexProblem)
+    instead of answering from a copy a restart could not load.
     """
     storage = storage_for(settings)
     where = _where(settings)
     with _lock:
-        version = storage.current()
-        key = (where, version, settings, id(embedder), id(judge))
+        state = storage.state()
+        key = (where, state, settings, id(embedder), id(judge))
         if key not in _engines:
-            if version is None:
-                log.warning("no index in %s yet; building it from %s", where, settings.corpus_dir)
+            _engines.pop(next((k for k in _engines if k[0] == where), None), None)
+            if state is None:
+                log.warning("no index yet; building it from %s", settings.corpus_dir)
                 ingest(settings, embedder=embedder)
-                version = storage.current()
-                key = (where, version, settings, id(embedder), id(judge))
-            index = storage.load()
-            model = embedder or make_embedder(settings.embedder)
-            # Questions are embedded by this model: an index of another one's vectors is a
-            # 503 "run sourceqa ingest", not a FAISS assertion on the first question.
-            check_compatible(index.manifest, model.name, int(model.dimension))
+                state = storage.state()
+                key = (where, state, settings, id(embedder), id(judge))
+            try:
+                index = storage.load()
+                model = embedder or make_embedder(settings.embedder)
+                # Questions are embedded by this model: an index of another one's vectors is
+                # a 503 "run sourceqa ingest", not a FAISS assertion on the first question.
+                check_compatible(index.manifest, model.name, int(model.dimension))
+            except IndexProblem as problem:
+                _checked[where] = (state, problem)
+                raise
+            _checked[where] = (state, None)
             _engines.clear()  # one served version at a time; a re-ingest replaces it
             _engines[key] = Engine(settings, index, model, judge or make_judge(settings.judge))
         return _engines[key]
@@ -62,6 +72,22 @@ def get_engine(settings: Settings, embedder: Embedder | None = None, judge: Judg
 
 def _where(settings: Settings) -> str:
     return settings.database_url if settings.vector_store == "postgres" else str(Path(settings.index_path))
+
+
+def check_served(settings: Settings) -> None:
+    """Raise IndexProblem when what is served was found damaged and has not changed since,
+    or changed since it was loaded and no longer loads intact (for health checks: cheap
+    while nothing changes; an index never loaded yet is not loaded here)."""
+    where = _where(settings)
+    state = storage_for(settings).state()
+    with _lock:
+        checked = _checked.get(where)
+        loaded = any(key[0] == where for key in _engines)
+    if checked is not None and checked[0] == state:
+        if checked[1] is not None:
+            raise checked[1]
+    elif loaded:
+        get_engine(settings)
 
 
 def engine_loaded(settings: Settings) -> bool:

@@ -389,3 +389,20 @@ def test_a_file_of_one_short_line_is_indexed(tmp_path, fake_embedder):
     assert report.chunks == 1
     index = load_index(settings.index_path)
     assert "Calcium deposits form in skin" in index.chunks[0].text
+
+
+def test_much_new_text_is_announced_before_it_is_cleaned(tmp_path, fake_embedder, caplog, monkeypatch):
+    from ingest import pipeline
+
+    corpus = tmp_path / "large"
+    corpus.mkdir()
+    (corpus / "big.txt").write_text("Calcium deposits form in the skin of some patients. " * 60_000)  # 3 MB
+    settings = load_settings(environ={}, home=tmp_path / "home-large", corpus_dir=corpus)
+
+    def not_yet(*args, **kwargs):
+        raise RuntimeError("stopped before cleaning")
+
+    monkeypatch.setattr(pipeline, "clean_page", not_yet)
+    with caplog.at_level(logging.WARNING), pytest.raises(RuntimeError, match="before cleaning"):
+        ingest(settings, embedder=fake_embedder)
+    assert any("MB of new text to index" in r.getMessage() for r in caplog.records)

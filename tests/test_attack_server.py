@@ -358,3 +358,33 @@ def test_an_index_of_another_embedder_is_a_503_until_ingest_rebuilds_it(app_sett
         report = ingest(changed)
         assert not report.unchanged and report.embedded >= report.chunks  # nothing of fake-hash kept
         assert other.post("/api/ask", json=ask_body()).status_code == 200
+
+
+@pytest.mark.parametrize("damage", ["dimension", "truncated chunks", "vectors unlisted"])
+def test_damage_to_the_loaded_index_is_noticed_without_a_restart(client, app_settings, damage):
+    """The server had the index in memory; the files under it were damaged. Questions and
+    /healthz say 503 at once (a restart could not load it), and ingest repairs it."""
+    import json as jsonlib
+
+    from ingest import ingest
+    from ingest.index import current_version
+
+    assert client.post("/api/ask", json=ask_body()).status_code == 200
+    version = current_version(app_settings.index_path)
+    manifest = jsonlib.loads((version / "manifest.json").read_text())
+    if damage == "dimension":
+        manifest["embedder"]["dimension"] = manifest["embedder"]["dimension"] - 1
+        (version / "manifest.json").write_text(jsonlib.dumps(manifest))
+    elif damage == "truncated chunks":
+        data = (version / "chunks.jsonl").read_bytes()
+        (version / "chunks.jsonl").write_bytes(data[: len(data) // 2])
+    else:
+        del manifest["files"]["vectors.faiss"]
+        (version / "manifest.json").write_text(jsonlib.dumps(manifest))
+        (version / "vectors.faiss").write_bytes(b"0123456789")
+    answer = client.post("/api/ask", json=ask_body())
+    assert answer.status_code == 503 and "sourceqa ingest" in answer.json()["error"]
+    assert client.get("/healthz").status_code == 503
+    assert not ingest(app_settings).unchanged
+    assert client.post("/api/ask", json=ask_body()).status_code == 200
+    assert client.get("/healthz").status_code == 200
