@@ -44,8 +44,11 @@ class Settings(BaseModel):
     pg_ef_search: int = Field(100, ge=1, le=1000, description="HNSW candidates searched per query in "
                               "postgres (recall vs speed; see bench/pgscale.json).")
     llm: str = Field(
-        "local",
-        description="Answer backend: 'local', 'gguf:/path/model.gguf', 'openai' or 'extractive'.",
+        "extractive",
+        description="Answer backend: 'extractive' (the verified source sentences), 'local' (the "
+                    "packaged SmolLM2-135M), 'gguf:/path/model.gguf' or 'openai'. Extractive is the "
+                    "default because the 135M model adds nothing measurable over it (README, "
+                    "'Choosing a backend'); bring a capable model with gguf: or openai.",
     )
     api_llms: tuple[str, ...] = Field(
         ("local", "extractive", "openai"),

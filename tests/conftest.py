@@ -199,8 +199,10 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(real_settings, tmp_path_factory):
-    """The web chat + HTTP API with the default (local) backend and no token."""
-    server = Server(Path(real_settings.home), {}, tmp_path_factory.mktemp("logs") / "server.log")
+    """The web chat + HTTP API with the local model as its backend (the default is
+    extractive; the model's streaming path is the one worth driving end to end) and no token."""
+    server = Server(Path(real_settings.home), {"SOURCEQA_LLM": "local"},
+                    tmp_path_factory.mktemp("logs") / "server.log")
     yield server.wait_ready()
     server.stop()
 

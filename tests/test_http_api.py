@@ -33,10 +33,16 @@ def test_ask_returns_a_cited_answer(server, real_settings):
     assert answer["index_version"].startswith("v-")
 
 
-def test_default_backend_is_the_local_model(server):
+def test_the_servers_backend_answers_when_the_client_names_none(server):
     answer = post(server, {"question": QUESTION}).json()
-    assert answer["llm"] == "local" and not answer["abstained"]
+    assert answer["llm"] == "local" and not answer["abstained"]  # the server fixture's SOURCEQA_LLM
     assert any("renal failure" in c["quote"] for c in answer["citations"])
+
+
+def test_the_default_backend_is_extractive():
+    from ingest.settings import Settings
+
+    assert Settings().llm == "extractive" and "local" in Settings().api_llms
 
 
 def test_question_the_source_cannot_answer_is_declined(server):
