@@ -79,20 +79,41 @@ def _rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def test_memory_stays_flat_over_500_questions(server):
+# glibc sizes its heap by the largest blocks it has seen freed: with tensors of ever new
+# shapes (each question pads to its own length) the heap grows for ~600 questions and
+# settles ~100 MB higher, then moves +-20 MB (measured: 702 -> 827 MB in-process over 900
+# questions). That is fragmentation, not a leak, and it would hide one. With a fixed mmap
+# threshold the large tensors go back to the OS when freed, the heap settles within ~300
+# questions (696 -> 718 MB over 900), and what stays is what the program holds.
+QUIET_HEAP = {"MALLOC_MMAP_THRESHOLD_": str(1 << 20)}
+
+
+@pytest.fixture(scope="module")
+def quiet_heap_server(real_settings, tmp_path_factory):
+    from conftest import Server
+
+    server = Server(Path(real_settings.home), {"SOURCEQA_LLM": "extractive", **QUIET_HEAP},
+                    tmp_path_factory.mktemp("logs") / "quiet-heap-server.log")
+    yield server.wait_ready()
+    server.stop()
+
+
+def test_memory_stays_flat_over_500_questions(quiet_heap_server):
+    server = quiet_heap_server
     with httpx.Client(base_url=server.url, timeout=60) as client:
         def ask(i: int) -> None:
             question = f"{QUESTIONS[i % len(QUESTIONS)]} (variant {i})"
             assert client.post("/api/ask", json={"question": question, "llm": "extractive"}).status_code == 200
 
-        for i in range(100):  # warm-up: caches and allocator pools fill first
+        for i in range(200):  # warm-up: the models' first shapes, caches and the heap settle
             ask(i)
-        start = _rss_mb(server.process.pid)
+        rss = [_rss_mb(server.process.pid)]
         began = time.perf_counter()
-        for i in range(500):
+        for i in range(200, 700):
             ask(i)
-        end = _rss_mb(server.process.pid)
-    _record("memory_500_questions", {"rss_start_mb": round(start, 1), "rss_end_mb": round(end, 1),
-                                     "growth_mb": round(end - start, 1),
+            if i % 100 == 99:
+                rss.append(_rss_mb(server.process.pid))
+    _record("memory_500_questions", {"rss_mb_every_100": [round(r, 1) for r in rss],
+                                     "growth_mb": round(rss[-1] - rss[0], 1), "heap": QUIET_HEAP,
                                      "seconds": round(time.perf_counter() - began, 1)})
-    assert end - start < 30, f"RSS grew from {start:.0f} MB to {end:.0f} MB over 500 questions"
+    assert rss[-1] - rss[0] < 20, f"RSS grew from {rss[0]:.0f} MB to {rss[-1]:.0f} MB over 500 questions: {rss}"
