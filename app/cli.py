@@ -38,7 +38,8 @@ def format_answer(answer) -> str:
     if answer.note:
         lines.append(f"({answer.note})")
     for citation in answer.citations:
-        lines.append(f"  [{citation.number}] {citation.section} ({citation.source} "
+        page = f", p. {citation.page}," if citation.page is not None else ""
+        lines.append(f"  [{citation.number}] {citation.section} ({citation.source}{page} "
                      f"{citation.start}-{citation.end}): \"{citation.quote}\"")
     return "\n".join(lines)
 
@@ -124,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser("ingest", help="build or update the index from the corpus folder")
-    ingest.add_argument("--corpus", type=Path, help="corpus folder (default: setting corpus_dir)")
+    ingest.add_argument("--corpus", type=Path, help="corpus folder of .txt, .md, .html, .pdf and "
+                        ".docx files (default: setting corpus_dir)")
     ingest.add_argument("--index", type=Path, help="index folder (default: <home>/index)")
     ingest.add_argument("--files", action="store_true", help="print one line per corpus file: its "
                         "sections, chunks and sentences, or why it gave no text")

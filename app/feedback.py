@@ -72,7 +72,7 @@ class FeedbackEntry:
             if isinstance(citation, dict):
                 citations.append({k: (v[:CITATION_LIMITS.get(k, 500)] if isinstance(v, str) else v)
                                   for k, v in citation.items()
-                                  if k in (*CITATION_LIMITS, "number", "start", "end")
+                                  if k in (*CITATION_LIMITS, "number", "start", "end", "page")
                                   and (isinstance(v, (str, int)) or v is None)})
         clipped = {name: getattr(self, name)[:limit] for name, limit in LIMITS.items()}
         return FeedbackEntry(**{**asdict(self), **clipped, "citations": citations})
@@ -81,7 +81,8 @@ class FeedbackEntry:
 def answer_record(answer: Answer) -> dict:
     """The JSON-ready part of an Answer that feedback needs (kept in the browser by the chat)."""
     citations = [{"number": c.number, "quote": c.quote, "section": c.section,
-                  "source": c.source, "start": c.start, "end": c.end} for c in answer.citations]
+                  "source": c.source, "start": c.start, "end": c.end, "page": c.page}
+                 for c in answer.citations]
     return {"question": answer.question, "standalone": answer.standalone, "text": answer.text,
             "abstained": answer.abstained, "citations": citations, "llm": answer.llm,
             "index_version": answer.index_version}

@@ -58,6 +58,7 @@ class CitationRecord(BaseModel):
     source: StrictStr = Field("", max_length=500)
     start: StrictInt | None = None
     end: StrictInt | None = None
+    page: StrictInt | None = None
 
 
 class FeedbackRequest(BaseModel):

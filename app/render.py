@@ -81,6 +81,15 @@ def _trim_end(text: str) -> str:
     return (cut[:space] if space > CONTEXT_CHARS - 40 else cut) + "\u2026"
 
 
+def _page(citation: Citation) -> str:
+    """", p. N" for a quote from a paged source (a PDF), else "".
+
+    >>> _page(Citation(1, "q", "a.pdf", "S", 0, 1, page=3)), _page(Citation(1, "q", "a.txt", "S", 0, 1))
+    (', p. 3', '')
+    """
+    return f", p. {citation.page}" if citation.page is not None else ""
+
+
 def _surrounding(citation: Citation, passages: list[Passage]) -> tuple[str, str]:
     """The text before and after the quote within the retrieved passage that holds it."""
     for passage in passages:
@@ -108,7 +117,7 @@ def sources_html(answer: Answer | None) -> str:
         parts.append(
             f'<div class="sq-source" id="sq-src-{citation.number}">'
             f'<div class="sq-head"><span class="sq-num">[{citation.number}]</span> {heading}'
-            f'<span class="sq-where">{escape(citation.source)}, characters '
+            f'<span class="sq-where">{escape(citation.source)}{_page(citation)}, characters '
             f"{citation.start}\u2013{citation.end}</span></div>"
             f'<blockquote class="sq-passage">{escape(before)}<mark class="sq-quote">'
             f"{escape(citation.quote)}</mark>{escape(after)}</blockquote></div>")

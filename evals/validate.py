@@ -23,7 +23,7 @@ Span = tuple[str, int, int]  # (source, start, end), end exclusive
 
 def load_corpus(corpus_dir: Path | str) -> dict[str, CleanDocument]:
     """Read and clean every document of a corpus folder, keyed by source name."""
-    return {raw.source: clean_page(raw.text, raw.source) for raw in read_corpus(Path(corpus_dir))}
+    return {raw.source: clean_page(raw.text, raw.source, raw.page_starts) for raw in read_corpus(Path(corpus_dir))}
 
 
 def document_texts(documents: Mapping[str, CleanDocument]) -> dict[str, str]:

@@ -62,6 +62,7 @@ class _Block:
     kind: str  # "heading" or "paragraph"
     fragments: list[_Fragment] = field(default_factory=list)
     level: int | None = None  # explicit markdown level, if any
+    line: int = 0  # 1-based raw line number of its first line
 
 
 def is_preview_line(line: str) -> bool:
@@ -154,9 +155,9 @@ def _blocks(lines: list[str]) -> list[_Block]:
         real = [(text, number) for text, number in current if not text.strip().startswith("{{")]
         if len(real) == 1 and not is_preview_line(real[0][0]) and _heading_of(real[0][0]):
             title, level = _heading_of(real[0][0])
-            blocks.append(_Block("heading", [_Fragment(title)], level))
+            blocks.append(_Block("heading", [_Fragment(title)], level, real[0][1]))
         elif real:
-            block = _Block("paragraph")
+            block = _Block("paragraph", line=real[0][1])
             for text, number in real:
                 if is_preview_line(text):
                     term, preview = split_preview(text)
@@ -243,9 +244,11 @@ def _has_words(text: str) -> bool:
     return bool(re.search(r"[A-Za-z]{2,}", text))
 
 
-def _section_paths(blocks: list[_Block], title: str) -> list[tuple[tuple[str, ...], list[_Block]]]:
-    """Group paragraphs under heading paths; infer nesting where levels are not marked."""
-    sections: list[tuple[tuple[str, ...], list[_Block]]] = [((title,), [])]
+def _section_paths(blocks: list[_Block], title: str) -> list[tuple[tuple[str, ...], list[_Block], int]]:
+    """Group paragraphs under heading paths; infer nesting where levels are not marked.
+
+    Each section comes with its heading's raw line number (0 for the lead section)."""
+    sections: list[tuple[tuple[str, ...], list[_Block], int]] = [((title,), [], 0)]
     parent: tuple[str, ...] | None = None  # a section that may hold subsections
     levels: dict[int, tuple[str, ...]] = {}
     for block in blocks:
@@ -258,7 +261,7 @@ def _section_paths(blocks: list[_Block], title: str) -> list[tuple[tuple[str, ..
             path = (*levels.get(depth - 1, ()), name) if depth else (name,)
             levels[depth] = path
         else:
-            previous_path, previous_body = sections[-1]
+            previous_path, previous_body, _ = sections[-1]
             introduces = not previous_body or _paragraph_text(previous_body[-1])[0].rstrip().endswith(":")
             if len(previous_path) == 1 and previous_path != (title,) and introduces:
                 parent = previous_path
@@ -266,13 +269,30 @@ def _section_paths(blocks: list[_Block], title: str) -> list[tuple[tuple[str, ..
                 path, parent = (name,), None
             else:
                 path = (*parent, name)
-        sections.append((path, []))
+        sections.append((path, [], block.line))
     return sections
 
 
-def clean_page(raw: str, source: str) -> CleanDocument:
-    """Clean one scraped page into a :class:`CleanDocument` with exact offsets."""
-    raw = raw.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+def _normalised(raw: str) -> str:
+    return raw.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _page_of_lines(raw: str, page_starts: tuple[int, ...] | None) -> list[int]:
+    """The raw line number on which each page begins (page starts are offsets in ``raw``)."""
+    if not page_starts:
+        return []
+    return [_normalised(raw[:start]).count("\n") + 1 for start in page_starts]
+
+
+def clean_page(raw: str, source: str, page_starts: tuple[int, ...] | None = None) -> CleanDocument:
+    """Clean one scraped page into a :class:`CleanDocument` with exact offsets.
+
+    ``page_starts`` (a PDF's: the offset in ``raw`` where each page begins) gives the
+    cleaned document's ``pages``: the offset in the cleaned text where each page begins.
+    A paragraph or heading belongs to the page of its first raw line.
+    """
+    page_lines = _page_of_lines(raw, page_starts)
+    raw = _normalised(raw)
     lines = raw.split("\n")
     title, body_lines = _strip_header(lines)
     offset_lines = len(lines) - len(body_lines)
@@ -297,19 +317,24 @@ def clean_page(raw: str, source: str) -> CleanDocument:
         length = start + len(piece)
         return start
 
-    for path, section_blocks in _section_paths(blocks, title):
+    placed: list[tuple[int, int]] = []  # (offset in the cleaned text, raw line) of each piece
+
+    for path, section_blocks, heading_line in _section_paths(blocks, title):
         texts = []
         for block in section_blocks:
             text, anchors = _paragraph_text(block)
             laid = _layout(text)
             if _has_words(laid):
-                texts.append((text, laid, anchors))
+                texts.append((text, laid, anchors, block.line))
         if not texts:
             continue  # empty stub sections and headings without a body are dropped
         heading_start = append(path[-1]) if path != (title,) else 0
+        if path != (title,):
+            placed.append((heading_start, heading_line))
         body_start = None
-        for text, laid, anchors in texts:
+        for text, laid, anchors, line in texts:
             start = append(laid)
+            placed.append((start, line))
             body_start = start if body_start is None else body_start
             paragraphs.append((start, start + len(laid)))
             for a_start, a_end, (term, preview, number) in anchors:
@@ -317,5 +342,24 @@ def clean_page(raw: str, source: str) -> CleanDocument:
                 previews.append(Preview(source, term, preview, where, where + len(term), number))
         sections.append(Section(path, heading_start, body_start, length))
 
-    return CleanDocument(source, title, "".join(parts) + "\n", tuple(sections),
-                         tuple(paragraphs), tuple(previews))
+    text = "".join(parts) + "\n"
+    return CleanDocument(source, title, text, tuple(sections), tuple(paragraphs), tuple(previews),
+                         _page_offsets(page_lines, placed, len(text)))
+
+
+def _page_offsets(page_lines: list[int], placed: list[tuple[int, int]], length: int) -> tuple[int, ...]:
+    """Where each page begins in the cleaned text: at its first piece (a page that gave
+    none begins where the next one does, so it holds nothing); page 1 at 0, the title.
+
+    >>> _page_offsets([1, 5, 9], [(10, 3), (30, 6), (50, 7), (70, 12)], 90)
+    (0, 30, 70)
+    """
+    if not page_lines:
+        return ()
+    offsets = [0]
+    piece = 0  # pieces and pages both run in raw order: one pass
+    for page_line in page_lines[1:]:
+        while piece < len(placed) and placed[piece][1] < page_line:
+            piece += 1
+        offsets.append(placed[piece][0] if piece < len(placed) else length)
+    return tuple(offsets)

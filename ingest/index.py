@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -35,7 +36,7 @@ import numpy as np
 
 from .keyword import KeywordIndex
 from .stores import STORES, VectorStore, load_vector_store
-from .types import Chunk, Preview
+from .types import Chunk, Preview, page_at
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,10 @@ FORMAT_VERSION = 1
 # The files of every version besides the vector store's and the keyword index's own.
 TABLES = ("documents.json", "chunks.jsonl", "previews.jsonl", "sentences.jsonl",
           "chunk_vectors.npy", "sentence_vectors.npy")
+# Where each page of a paged document (PDF) begins: source -> offsets. Written by every
+# ingest and checked like the rest when the manifest lists it; a version written before
+# pages existed has none, and loads with every page unknown.
+PAGES = "pages.json"
 _VERSION_NAME = re.compile(r"v-[A-Za-z0-9-]{1,100}")
 _POINTER_BYTES = 256  # CURRENT holds one version name; anything longer is not one
 REBUILD = "run `sourceqa ingest` to rebuild it"
@@ -96,9 +101,15 @@ class LoadedIndex:
     keywords: KeywordIndex
     path: Path
     keys: dict[str, list[str | None]] = field(default_factory=dict)  # embedding keys per table
+    pages: dict[str, list[int]] = field(default_factory=dict)  # source -> page starts (PDFs)
 
     def sentence_text(self, row: SentenceRow) -> str:
         return self.documents[row.source][row.start:row.end]
+
+    def page_of(self, source: str, offset: int) -> int | None:
+        """The 1-based page of ``offset`` in ``source``; None when it has no pages (or the
+        index predates pages)."""
+        return page_at(self.pages.get(source, ()), offset)
 
 
 def file_sha256(path: Path) -> str:
@@ -222,7 +233,8 @@ def _fsync_folder(folder: Path) -> None:
 def write_version(index_dir: Path, manifest: dict, documents: dict[str, str], chunks: list[Chunk],
                   previews: list[Preview], sentences: list[SentenceRow], keys: dict[str, list[str]],
                   chunk_vectors: np.ndarray, sentence_vectors: np.ndarray,
-                  vectors: VectorStore, keywords: KeywordIndex) -> Path:
+                  vectors: VectorStore, keywords: KeywordIndex,
+                  pages: dict[str, list[int]] | None = None) -> Path:
     """Write a complete new version and switch CURRENT to it; returns the version folder."""
     index_dir = Path(index_dir)
     name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
@@ -231,6 +243,7 @@ def write_version(index_dir: Path, manifest: dict, documents: dict[str, str], ch
     written = False  # a failure at any step removes what was written (finally below)
     try:
         (temporary / "documents.json").write_text(json.dumps(documents, ensure_ascii=False), "utf-8")
+        (temporary / PAGES).write_text(json.dumps(pages or {}, ensure_ascii=False), "utf-8")
         _write_jsonl(temporary / "chunks.jsonl",
                      ({**asdict(c), "key": k} for c, k in zip(chunks, keys["chunks"])))
         _write_jsonl(temporary / "previews.jsonl", (asdict(p) for p in previews))
@@ -389,8 +402,9 @@ def _read_version(version: Path, manifest: dict) -> LoadedIndex:
     keywords = KeywordIndex.load(version)
     keys = {"chunks": [row.get("key") for row in chunk_rows],
             "sentences": [row.get("key") for row in sentence_rows]}
+    pages = json.loads((version / PAGES).read_text("utf-8")) if PAGES in manifest["files"] else {}
     return LoadedIndex(manifest, documents, chunks, previews, sentences, sentence_vectors,
-                       chunk_vectors, vectors, keywords, version, keys)
+                       chunk_vectors, vectors, keywords, version, keys, pages)
 
 
 def _inconsistency(index: LoadedIndex) -> str | None:
@@ -420,6 +434,26 @@ def _inconsistency(index: LoadedIndex) -> str | None:
         if not (0 <= row.chunk < len(index.chunks) and row.source in index.documents
                 and 0 <= row.start <= row.end):
             return "a sentence points outside the chunk table"
+    return pages_problem(index.pages, index.documents)
+
+
+def pages_problem(pages: object, documents: dict[str, str]) -> str | None:
+    """What is wrong with a page table (None when nothing is): every paged document is in
+    the index and its page starts are whole offsets that begin at 0 and never go back.
+
+    >>> pages_problem({"a.pdf": [0, 4, 4, 9]}, {"a.pdf": "0123456789"}) is None
+    True
+    >>> pages_problem({"a.pdf": [0, 12]}, {"a.pdf": "0123456789"})
+    'the page table does not fit its documents'
+    """
+    if not isinstance(pages, dict):
+        return "the page table is not a table"
+    for source, starts in pages.items():
+        text = documents.get(source)
+        if (text is None or not isinstance(starts, list) or not starts or starts[0] != 0
+                or not all(type(s) is int for s in starts)
+                or any(b < a for a, b in itertools.pairwise(starts)) or starts[-1] > len(text)):
+            return "the page table does not fit its documents"
     return None
 
 

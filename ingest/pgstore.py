@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .index import IndexProblem, LoadedIndex, SentenceRow
+from .index import IndexProblem, LoadedIndex, SentenceRow, pages_problem
 from .keyword import STOPWORDS, KeywordIndex, tokenize
 from .settings import Settings, SettingsError
 from .types import Chunk, Preview
@@ -51,6 +51,9 @@ CREATE TABLE IF NOT EXISTS sourceqa_versions (
     chunk_vectors bytea NOT NULL,
     sentence_vectors bytea NOT NULL
 );
+-- Page starts of paged documents (PDFs), source -> offsets; NULL in versions written
+-- before pages existed (their pages are unknown).
+ALTER TABLE sourceqa_versions ADD COLUMN IF NOT EXISTS pages jsonb;
 CREATE TABLE IF NOT EXISTS sourceqa_current (
     id int PRIMARY KEY CHECK (id = 1),
     version text NOT NULL REFERENCES sourceqa_versions (version)
@@ -302,7 +305,8 @@ class PostgresStorage:
     # -- writing a version -----------------------------------------------------------------
     def write_version(self, manifest: dict, documents: dict[str, str], chunks: list[Chunk],
                       previews: list[Preview], sentences: list[SentenceRow], keys: dict[str, list[str]],
-                      chunk_vectors: np.ndarray, sentence_vectors: np.ndarray, keywords: KeywordIndex) -> str:
+                      chunk_vectors: np.ndarray, sentence_vectors: np.ndarray, keywords: KeywordIndex,
+                      pages: dict[str, list[int]] | None = None) -> str:
         import sqlalchemy
         from llama_index.core.schema import TextNode
 
@@ -324,15 +328,15 @@ class PostgresStorage:
                 "sentences": json.dumps([asdict(s) for s in sentences]), "keys": json.dumps(keys),
                 "idf": json.dumps({"idf": keywords.idf, "k1": keywords.k1, "b": keywords.b,
                                    "average": keywords.average}), "chunk_vectors": _npy(chunk_vectors),
-                "sentence_vectors": _npy(sentence_vectors),
+                "sentence_vectors": _npy(sentence_vectors), "pages": json.dumps(pages or {}),
             }
             with self.engine.begin() as connection:  # the switch: one transaction
                 connection.execute(sqlalchemy.text(
                     "INSERT INTO sourceqa_versions (version, chunk_table, manifest, documents, chunks, previews, "
-                    "sentences, keys, idf, chunk_vectors, sentence_vectors) VALUES (:version, :chunk_table, "
-                    "CAST(:manifest AS jsonb), CAST(:documents AS jsonb), CAST(:chunks AS jsonb), "
+                    "sentences, keys, idf, chunk_vectors, sentence_vectors, pages) VALUES (:version, "
+                    ":chunk_table, CAST(:manifest AS jsonb), CAST(:documents AS jsonb), CAST(:chunks AS jsonb), "
                     "CAST(:previews AS jsonb), CAST(:sentences AS jsonb), CAST(:keys AS jsonb), "
-                    "CAST(:idf AS jsonb), :chunk_vectors, :sentence_vectors)"), row)
+                    "CAST(:idf AS jsonb), :chunk_vectors, :sentence_vectors, CAST(:pages AS jsonb))"), row)
                 connection.execute(sqlalchemy.text(
                     "INSERT INTO sourceqa_current (id, version) VALUES (1, :version) "
                     "ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version"), {"version": version})
@@ -378,11 +382,12 @@ class PostgresStorage:
         with self.engine.connect() as connection:
             row = connection.exec_driver_sql(
                 "SELECT v.version, v.chunk_table, v.manifest, v.documents, v.chunks, v.previews, v.sentences, "
-                "v.idf, v.chunk_vectors, v.sentence_vectors FROM sourceqa_versions v "
+                "v.idf, v.chunk_vectors, v.sentence_vectors, v.pages FROM sourceqa_versions v "
                 "JOIN sourceqa_current c ON c.version = v.version").first()
         if row is None:
             raise IndexProblem(f"no index in {self.describe()}; run `sourceqa ingest` to build it")
-        version, table, manifest, documents, chunks, previews, sentences, idf, chunk_vectors, sentence_vectors = row
+        (version, table, manifest, documents, chunks, previews, sentences, idf, chunk_vectors,
+         sentence_vectors, pages) = row
         try:
             chunk_rows = [Chunk(**c) for c in chunks]
             vectors, sentence_matrix = _array(chunk_vectors), _array(sentence_vectors)
@@ -390,10 +395,14 @@ class PostgresStorage:
             if (len(vectors) != len(chunk_rows) or len(sentence_matrix) != len(sentences)
                     or any(len(m) and m.shape[1] != dimension for m in (vectors, sentence_matrix))):
                 raise ValueError(f"vectors do not match the chunk and sentence tables ({dimension} dimensions)")
+            problem = pages_problem(pages or {}, documents)
+            if problem:
+                raise ValueError(problem)
             store = self._vector_store(table, dimension, len(chunk_rows), create=False)
             return LoadedIndex(manifest, documents, chunk_rows, [Preview(**p) for p in previews],
                                [SentenceRow(**s) for s in sentences], sentence_matrix, vectors,
-                               PgDense(store, len(chunk_rows)), PgKeywords(store, idf, chunk_rows), Path(version))
+                               PgDense(store, len(chunk_rows)), PgKeywords(store, idf, chunk_rows), Path(version),
+                               pages=pages or {})
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
             reason = " ".join(str(error).split())[:300]
             raise IndexProblem(f"index {version} in {self.describe()} cannot be read ({reason}); "

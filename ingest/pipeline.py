@@ -190,7 +190,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
     with storage.lock():
         served = storage.served_manifest()  # None when missing or damaged: rebuild
         _warn_if_large(raw_documents, served)
-        documents = [clean_page(d.text, d.source) for d in raw_documents]
+        documents = [clean_page(d.text, d.source, d.page_starts) for d in raw_documents]
         chunks = _chunks(documents, settings)
         sentences = _sentences(documents, chunks)
         counts = _file_counts(documents, chunks, sentences)
@@ -231,7 +231,8 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
         }
         storage.write_version(manifest, texts, chunks, [p for d in documents for p in d.previews],
                               sentences, {"chunks": keys[:len(chunks)], "sentences": keys[len(chunks):]},
-                              vectors[:len(chunks)], vectors[len(chunks):], keywords)
+                              vectors[:len(chunks)], vectors[len(chunks):], keywords,
+                              pages={d.source: list(d.pages) for d in documents if d.pages})
         reused = len(keys) - embedded
         return _report(documents, len(chunks), embedded, reused, False, began, where, counts, skipped)
 

@@ -5,22 +5,33 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import ClassVar
+
+from .formats import Reader, Unreadable, html_to_text, read_html, read_text
+from .pdf import read_pdf
+from .word import read_docx
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
+__all__ = ["READERS", "SUFFIXES", "CorpusError", "RawDocument", "Skipped", "html_to_text", "read_corpus", "scan_corpus"]
+# The reader of each file suffix; a file with another suffix is not part of the corpus.
+READERS: dict[str, Reader] = {
+    ".txt": read_text, ".md": read_text, ".markdown": read_text,
+    ".html": read_html, ".htm": read_html,
+    ".pdf": read_pdf,
+    ".docx": read_docx,
+}
+SUFFIXES = set(READERS)
+KINDS = ".txt, .md, .html, .pdf or .docx"
 
 
 @dataclass(frozen=True)
 class RawDocument:
     source: str  # path relative to the corpus folder, with forward slashes
     text: str
-    sha256: str
+    sha256: str  # of the file's bytes
+    page_starts: tuple[int, ...] | None = None  # offset in ``text`` of each page (PDF), else None
 
 
 @dataclass(frozen=True)
@@ -33,46 +44,6 @@ class Skipped:
 
 class CorpusError(ValueError):
     """The corpus folder cannot be ingested (missing, empty, nothing readable)."""
-
-
-class _HtmlText(HTMLParser):
-    """HTML to plain text: blocks become paragraphs, <hN> become '#'-marked headings."""
-
-    BLOCKS: ClassVar[frozenset[str]] = frozenset({"p", "div", "li", "ul", "ol", "table", "tr", "section", "article", "br",
-              "blockquote", "pre", "dd", "dt", "figure", "figcaption"})
-    SKIP: ClassVar[frozenset[str]] = frozenset({"script", "style", "nav", "header", "footer", "noscript",
-                                                "template"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self.SKIP:
-            self.skipping += 1
-        elif re.fullmatch(r"h[1-6]", tag):
-            self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
-        elif tag in self.BLOCKS:
-            self.parts.append("\n\n* " if tag == "li" else "\n\n")
-
-    def handle_endtag(self, tag):
-        if tag in self.SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif re.fullmatch(r"h[1-6]", tag) or tag in self.BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data):
-        if not self.skipping:
-            self.parts.append(re.sub(r"\s+", " ", data))
-
-
-def html_to_text(html: str) -> str:
-    parser = _HtmlText()
-    parser.feed(html)
-    text = "".join(parser.parts)
-    text = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
 def _files(corpus: Path) -> list[Path]:
@@ -94,13 +65,14 @@ def read_corpus(corpus: Path, max_bytes: int | None = None) -> list[RawDocument]
 
 def scan_corpus(corpus: Path, max_bytes: int | None = None) -> tuple[list[RawDocument], list[Skipped]]:
     """Read every supported document; unreadable, undecodable, binary or too large files
-    (over ``max_bytes``) are skipped with a warning and returned with the reason.
+    (over ``max_bytes``), and PDF or Word files that cannot be parsed (or a PDF without a
+    text layer), are skipped with a warning and returned with the reason.
 
     Identical documents (same bytes) are read once; the later copies count as skipped.
     """
     corpus = Path(corpus)
     if not corpus.is_dir():
-        raise CorpusError(f"corpus folder {corpus} does not exist; put .txt, .md or .html files there")
+        raise CorpusError(f"corpus folder {corpus} does not exist; put {KINDS} files there")
     documents: list[RawDocument] = []
     skipped: list[Skipped] = []
     seen: dict[str, str] = {}
@@ -114,7 +86,8 @@ def scan_corpus(corpus: Path, max_bytes: int | None = None) -> tuple[list[RawDoc
             documents.append(document)
     if not documents:
         raise CorpusError(
-            f"no readable documents in {corpus}; put UTF-8 .txt, .md or .html files there"
+            f"no readable documents in {corpus}; put UTF-8 .txt, .md or .html files, "
+            "or .pdf (with a text layer) or .docx files there"
         )
     return documents, skipped
 
@@ -130,16 +103,15 @@ def _read(path: Path, source: str, max_bytes: int | None, seen: dict[str, str]) 
         data = path.read_bytes()
     except OSError as error:
         return Skipped(source, f"cannot read it ({(error.strerror or type(error).__name__).lower()})")
-    if b"\x00" in data:
-        return Skipped(source, "binary content (NUL bytes) in a text file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return Skipped(source, f"not UTF-8 text ({error.reason})")
     digest = hashlib.sha256(data).hexdigest()
-    if digest in seen:
+    if digest in seen:  # only files read well are seen: the same bytes would read the same
         return Skipped(source, f"same content as {seen[digest]}")
+    try:
+        extracted = READERS[path.suffix.lower()](data, source)
+    except Unreadable as error:
+        return Skipped(source, str(error))
+    except Exception as error:  # a parser's bug on a hostile file skips that file only
+        log.debug("reading %s failed", source, exc_info=True)
+        return Skipped(source, f"cannot read it ({type(error).__name__})")
     seen[digest] = source
-    if path.suffix.lower() in {".html", ".htm"}:
-        text = html_to_text(text)
-    return RawDocument(source, text, digest)
+    return RawDocument(source, extracted.text, digest, extracted.page_starts)

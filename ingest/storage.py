@@ -53,8 +53,10 @@ class Storage(Protocol):
     def write_version(self, manifest: dict, documents: dict[str, str], chunks: list[Chunk],
                       previews: list[Preview], sentences: list[SentenceRow], keys: dict[str, list[str]],
                       chunk_vectors: np.ndarray, sentence_vectors: np.ndarray,
-                      keywords: KeywordIndex) -> str:
-        """Write a complete new version and make it the served one; returns its name."""
+                      keywords: KeywordIndex, pages: dict[str, list[int]] | None = None) -> str:
+        """Write a complete new version and make it the served one; returns its name.
+
+        ``pages``: for each paged document (PDF), the offset where each page begins."""
         ...
 
     def tidy(self) -> None: ...
@@ -101,14 +103,14 @@ class FileStorage:
         return str(self.index_dir)
 
     def write_version(self, manifest, documents, chunks, previews, sentences, keys, chunk_vectors,
-                      sentence_vectors, keywords) -> str:
+                      sentence_vectors, keywords, pages=None) -> str:
         store = new_vector_store("faiss", int(chunk_vectors.shape[1]),
                                  ann_min_vectors=self.settings.ann_min_vectors,
                                  ann_nprobe=self.settings.ann_nprobe)
         store.add(chunk_vectors)
         manifest = {**manifest, "vector_index": store.kind}
         return files.write_version(self.index_dir, manifest, documents, chunks, previews, sentences, keys,
-                                   chunk_vectors, sentence_vectors, store, keywords).name
+                                   chunk_vectors, sentence_vectors, store, keywords, pages).name
 
     def tidy(self) -> None:
         files.tidy(self.index_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 
@@ -43,6 +44,20 @@ class CleanDocument:
     sections: tuple[Section, ...]
     paragraphs: tuple[tuple[int, int], ...]  # (start, end) of every body paragraph
     previews: tuple[Preview, ...] = field(default=())
+    pages: tuple[int, ...] = ()  # offset in ``text`` where page 1, 2, ... begins; () unpaged
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page that holds ``offset``, or None for a document without pages."""
+        return page_at(self.pages, offset)
+
+
+def page_at(pages: tuple[int, ...] | list[int], offset: int) -> int | None:
+    """The 1-based page holding ``offset``, given where each page begins; None without pages.
+
+    >>> page_at((0, 30, 70), 45), page_at((0, 30, 30, 70), 30), page_at((), 5)
+    (2, 3, None)
+    """
+    return bisect.bisect_right(pages, offset) if pages else None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from collections.abc import Generator as PyGenerator
 from dataclasses import dataclass, field, replace
 
@@ -106,8 +107,10 @@ class _Composer:
     """Numbers citations and labels sentences in the order they are shown, so that a
     sentence streamed early reads exactly as it does in the final Answer."""
 
-    def __init__(self, documents: dict[str, str]) -> None:
+    def __init__(self, documents: dict[str, str],
+                 page_of: Callable[[str, int], int | None] = lambda source, offset: None) -> None:
         self.documents = documents
+        self.page_of = page_of
         self.citations: list[Citation] = []
         self.numbers: dict[tuple, int] = {}
         self.shown: list[tuple[str, int]] = []
@@ -118,7 +121,7 @@ class _Composer:
             self.numbers[span] = len(self.citations) + 1
             source, start, end, section = span
             self.citations.append(Citation(self.numbers[span], self.documents[source][start:end],
-                                           source, section, start, end))
+                                           source, section, start, end, self.page_of(source, start)))
         # A sentence from another section than the first one shown, that does not name its
         # section, says which one it speaks of ("It" in a section on one condition is not
         # the condition of the sentence before).
@@ -232,7 +235,7 @@ class Engine:
             return self._abstain(text, passages, backend, timings, began)
         supporting = [j for j in judged if j.probability >= self.thresholds.answer]
         note = ""
-        composer = _Composer(self.index.documents)
+        composer = _Composer(self.index.documents, self.index.page_of)
         dropped: list[DroppedSentence] = []
         if generator is not None:
             started = time.perf_counter()

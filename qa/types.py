@@ -24,7 +24,8 @@ class Passage:
 class Citation:
     """The exact source span that supports one or more answer sentences.
 
-    ``quote == cleaned_document_text[start:end]``.
+    ``quote == cleaned_document_text[start:end]``; ``page`` is the 1-based page where the
+    quote begins in a paged source (a PDF), None in one without pages.
     """
 
     number: int
@@ -33,6 +34,7 @@ class Citation:
     section: str
     start: int
     end: int
+    page: int | None = None
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,28 @@ def test_a_damaged_version_is_rebuilt(tmp_path, database, fake_embedder):
     assert GOLD in ask(QUESTION, llm="extractive", settings=settings, embedder=fake_embedder).text
 
 
+def test_pdf_pages_are_kept_and_a_version_without_them_still_loads(tmp_path, database, fake_embedder):
+    from test_formats import PAGE_3, write_pdf
+
+    from qa import api
+
+    corpus = tmp_path / "pdfs"
+    corpus.mkdir()
+    write_pdf(corpus / "handbook.pdf")
+    settings = pg_settings(tmp_path, database, corpus=corpus)
+    ingest(settings, embedder=fake_embedder)
+    question = "Where should copper widgets be stored away from sunlight?"
+    (citation,) = [c for c in ask(question, llm="extractive", settings=settings, embedder=fake_embedder).citations
+                   if PAGE_3 in c.quote]
+    assert citation.page == 3
+    with storage_for(settings).engine.begin() as connection:  # as written before pages existed
+        connection.exec_driver_sql("UPDATE sourceqa_versions SET pages = NULL")
+    api._engines.clear()
+    (citation,) = [c for c in ask(question, llm="extractive", settings=settings, embedder=fake_embedder).citations
+                   if PAGE_3 in c.quote]
+    assert citation.page is None
+
+
 def test_feedback_goes_to_the_database(tmp_path, database, fake_embedder, monkeypatch, capsys):
     settings = pg_settings(tmp_path, database)
     ingest(settings, embedder=fake_embedder)

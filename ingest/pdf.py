@@ -1,0 +1,139 @@
+"""PDF: the text layer page by page (pypdf), with headings from the document outline.
+
+Pages are joined as paragraphs, and :class:`~ingest.formats.Extracted` says where each
+one begins, so that a citation can give its page. The document's title is the PDF's
+metadata title, else its first outline entry, else the file's name; outline entries
+become ``##`` (top level), ``###``, ... headings where their title stands as a line of
+their page, else at the page's top. A PDF without a text layer (a scan) is skipped: there
+is no OCR. So is one that is encrypted with a password or too damaged to read.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from pathlib import PurePosixPath
+
+from .formats import Extracted, Unreadable, brief, norm, title_line
+
+log = logging.getLogger(__name__)
+
+NO_TEXT_LAYER = "no text layer (a scanned PDF?); OCR is not supported"
+
+
+def _outline(reader) -> list[tuple[int, int, str]]:
+    """(page index, depth, title) of every outline entry, in outline order; [] when the
+    outline is missing or cannot be read (the text is still worth having)."""
+    entries: list[tuple[int, int, str]] = []
+
+    def walk(items, depth: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+                continue
+            title = " ".join(str(getattr(item, "title", "") or "").split())
+            page = reader.get_destination_page_number(item)
+            if title and page is not None and page >= 0:
+                entries.append((page, depth, title))
+
+    try:
+        walk(reader.outline, 0)
+    except Exception as error:  # noqa: BLE001 - a damaged outline: no headings, the text is read
+        log.warning("cannot read the PDF outline (%s); reading it without headings", brief(error))
+        return []
+    return entries
+
+
+def _page_lines(text: str) -> list[str]:
+    """A page's text as lines ("" between paragraphs): a paragraph also ends at a short
+    line that ends a sentence, and a word hyphenated at a line's end is joined again."""
+    lines = [" ".join(line.split()) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    joined: list[str] = []
+    for line in lines:
+        if joined and re.search(r"[A-Za-z]-$", joined[-1]) and line[:1].islower():
+            joined[-1] = joined[-1][:-1] + line
+        else:
+            joined.append(line)
+    widest = max((len(line) for line in joined), default=0)
+    out: list[str] = []
+    for line in joined:
+        out.append(line)
+        if re.search(r"[.!?:][\"'\u201d\u2019)\]]*$", line) and len(line) < 0.85 * widest:
+            out.append("")
+    return out
+
+
+def _place_headings(lines: list[str], headings: list[tuple[int, str]]) -> list[str]:
+    """Put each ``(level, title)`` heading where its title stands as a line of the page
+    (that line becomes the heading), else after the heading before it (at first, at the
+    page's top)."""
+    lines = list(lines)
+    cursor = 0
+    for level, title in headings:
+        marker = ["", "#" * level + " " + title, ""]
+        wanted = norm(title)
+        found = next((i for i in range(cursor, len(lines)) if norm(lines[i]) == wanted), None)
+        if found is not None:
+            lines[found:found + 1] = marker
+            cursor = found + len(marker)
+        else:
+            lines[cursor:cursor] = marker
+            cursor += len(marker)
+    return lines
+
+
+def read_pdf(data: bytes, source: str) -> Extracted:
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise Unreadable("an encrypted PDF (it needs a password)")
+        count = len(reader.pages)
+        metadata = reader.metadata
+        meta_title = " ".join(str(metadata.title or "").split()) if metadata else ""
+    except Unreadable:
+        raise
+    except (DependencyError, FileNotDecryptedError) as error:
+        raise Unreadable(f"an encrypted PDF that cannot be opened ({brief(error)})") from None
+    except Exception as error:  # noqa: BLE001 - a damaged file is skipped, whatever pypdf raises
+        raise Unreadable(f"not a readable PDF ({brief(error)})") from None
+    if not count:
+        raise Unreadable("a PDF without pages (damaged?)")
+    pages: list[str] = []
+    failed = 0
+    for number in range(count):
+        try:
+            pages.append(reader.pages[number].extract_text() or "")
+        except Exception as error:  # noqa: BLE001 - one damaged page is left out, not the file
+            failed += 1
+            log.warning("%s: page %d cannot be read (%s); it is left out", source, number + 1, brief(error))
+            pages.append("")
+    if failed == count:
+        raise Unreadable("not a readable PDF (no page could be read)")
+    if not any(page.strip() for page in pages):
+        raise Unreadable(NO_TEXT_LAYER)
+
+    outline = _outline(reader)
+    title = meta_title or (outline[0][2] if outline else "") or PurePosixPath(source).stem or source
+    by_page: dict[int, list[tuple[int, str]]] = {}
+    for index, (page, depth, heading) in enumerate(outline):
+        if index == 0 and page == 0 and norm(heading) == norm(title):
+            continue  # the document's title, not a heading again
+        if page < count:  # outline depth 0 is a top-level section: "##" ("#" is the title)
+            by_page.setdefault(page, []).append((min(depth + 2, 6), heading))
+
+    text = title_line(title) + "\n\n"
+    starts = []
+    for number, page in enumerate(pages):
+        starts.append(0 if number == 0 else len(text))
+        lines = _page_lines(page)
+        if number == 0:
+            first = next((i for i, line in enumerate(lines) if line), 0)
+            if lines[first:] and norm(lines[first]) == norm(title):
+                del lines[first]  # the title printed on page 1: it is the "#" line already
+        body = "\n".join(_place_headings(lines, by_page.get(number, [])))
+        text += re.sub(r"\n{3,}", "\n\n", body).strip("\n") + "\n\n"
+    return Extracted(text, tuple(starts))
