@@ -1,4 +1,5 @@
-"""The HTTP API: ``POST /api/ask``, ``POST /api/stream``, ``POST /api/feedback``, ``GET /healthz``.
+"""The HTTP API: ``POST /api/ask``, ``POST /api/stream``, ``POST /api/feedback``,
+``GET /api/document``, ``GET /healthz``.
 
 A thin shell over :mod:`qa`. Bad requests get a 4xx with ``{"error": ...}``; nothing a
 client sends produces a 500 or a traceback, and a damaged or missing index is a 503 with
@@ -16,7 +17,7 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
@@ -30,6 +31,7 @@ from ingest.storage import storage_for
 from qa import Answer, VerifiedSentence, ask, stream
 from qa.api import check_served, engine_loaded
 
+from .documents import served_document
 from .feedback import FeedbackEntry, FeedbackFull, feedback_store
 from .guard import TOKEN_COOKIE
 
@@ -83,7 +85,7 @@ class ErrorBody(BaseModel):
 def _errors(*codes: int) -> dict:
     """The error statuses a route documents in the OpenAPI schema (every one is ``{"error"}``)."""
     what = {400: "The question or an argument cannot be used.", 401: "Missing or wrong bearer token.",
-            403: "Cross-origin request.", 404: "No such route.", 413: "Body over the size limit.",
+            403: "Cross-origin request.", 404: "No such route (or no such document).", 413: "Body over the size limit.",
             422: "The body does not match the schema.",
             503: "No usable index (run `sourceqa ingest`), or the feedback log cannot take more."}
     return {code: {"model": ErrorBody, "description": what[code]} for code in codes}
@@ -219,6 +221,20 @@ def create_api(settings: Settings) -> FastAPI:
             return _error(503, f"feedback could not be saved ({error.strerror or 'write failed'}); "
                           "try again later")
         return JSONResponse({"stored": True})
+
+    @api.get("/api/document", responses=_errors(*GUARDED, 404, 422, 503))
+    def api_document(source: str = Query(max_length=500, description="A document's name, as in a "
+                                         "citation's `source`.")) -> JSONResponse:
+        """One whole cleaned source document, as the index holds it: ``{source, title, text,
+        sections: [{path, start, end}], pages}`` (``pages``: where each page begins, for PDFs).
+        Citations' ``start``/``end`` are offsets into ``text``."""
+        try:
+            document = served_document(settings, source)
+        except IndexProblem as problem:
+            return _error(503, public_message(problem, settings))
+        if document is None:
+            return _error(404, "no document of that name in the index")
+        return JSONResponse(document.to_dict())
 
     return api
 

@@ -7,43 +7,114 @@ here, so a ``<script>`` in a document or a question is shown as text, never run.
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import urlencode
 
+from qa import prompts
 from qa.types import Answer, Citation, Passage, VerifiedSentence
+
+from .page import CSS
+from .plain import answer_markdown, answer_text
+
+__all__ = ["API_LINE", "CSS", "answer_html", "checking_html", "sources_html", "status_html",
+           "status_line"]
 
 # Characters of surrounding passage shown on each side of a quoted span.
 CONTEXT_CHARS = 280
 
 
-def _marker(citation: Citation) -> str:
-    """A citation marker that links to its source and shows the quote on hover."""
-    return (f'<a class="sq-marker" href="#sq-src-{citation.number}" '
-            f'title="[{citation.number}] {escape(citation.section)}: {escape(citation.quote)}">'
-            f"[{citation.number}]</a>")
+def _text(value: str) -> str:
+    """Text for an element's content that may hold newlines: escaped, newlines as ``&#10;``
+    (a chat message is Markdown around one HTML block, which a blank line would end)."""
+    return escape(value).replace("\n", "&#10;")
 
 
-def answer_html(answer: Answer) -> str:
-    """The chat message for a final answer.
+def _open_href(source: str, **where: object) -> str:
+    """A link target the page's script reads to open the source viewer (the chat's
+    sanitizer drops ``data-`` attributes but keeps ``#`` links).
+
+    >>> _open_href("a b.txt", start=3, end=9)
+    '#sq-view?source=a+b.txt&amp;start=3&amp;end=9'
+    """
+    query = urlencode({"source": source, **{k: v for k, v in where.items() if v is not None}})
+    return escape(f"#sq-view?{query}")
+
+
+def _marker(citation: Citation, key: str) -> str:
+    """A citation marker that links to its entry in the answer's own sources list; the
+    page's script shows that entry's quote in a popover on hover, focus and tap."""
+    return (f'<a class="sq-marker" href="#sq-c-{key}-{citation.number}">[{citation.number}]</a>')
+
+
+def _heading(section: str) -> str:
+    return " \u203a ".join(escape(part) for part in section.split(" > "))
+
+
+def _cites_html(citations: list[Citation], key: str) -> str:
+    """The answer's own sources: a collapsed list, one entry per citation, each with a link
+    that opens it in the whole source."""
+    items = "".join(
+        f'<li class="sq-cite" id="sq-c-{key}-{c.number}"><span class="sq-num">[{c.number}]</span> '
+        f'<span class="sq-sec">{_heading(c.section)}</span> '
+        f'<span class="sq-where">{escape(c.source)}{_page(c)}</span> '
+        f'<q class="sq-quote">{_text(c.quote)}</q> '
+        f'<a class="sq-open" href="{_open_href(c.source, start=c.start, end=c.end)}">'
+        "show in the source</a></li>" for c in citations)
+    count = len(citations)
+    return (f'<details class="sq-cites"><summary>Sources ({count})</summary>'
+            f'<ol class="sq-cite-list">{items}</ol></details>')
+
+
+def _closest(answer: Answer) -> str:
+    """A decline's text with its closest sections as links into the source viewer."""
+    by_section: dict[str, str] = {}
+    for passage in answer.passages:
+        by_section.setdefault(passage.section, passage.source)
+    lead = prompts.ABSTAIN_TEXT + " " + prompts.CLOSEST_SECTIONS.split("{sections}")[0]
+    if not answer.text.startswith(lead) or not answer.text.endswith("."):
+        return escape(answer.text)
+    named = answer.text[len(lead):-1].split("; ")
+    if not named or any(name not in by_section for name in named):
+        return escape(answer.text)
+    links = "; ".join(f'<a class="sq-open sq-section-link" href="{_open_href(by_section[name], section=name)}">'
+                      f"{_heading(name)}</a>" for name in named)
+    return f"{escape(lead)}{links}."
+
+
+def _data(answer: Answer, turn: int | None) -> str:
+    """Hidden copies of the answer as plain text and as Markdown, for the copy control and
+    the conversation export (the sanitizer keeps text, not attributes)."""
+    return (f'<span class="sq-data sq-plain">{_text(answer_text(answer))}</span>'
+            f'<span class="sq-data sq-md">{_text(answer_markdown(answer, turn))}</span>')
+
+
+COPY_BUTTON = '<button type="button" class="sq-copy">Copy with sources</button>'
+
+
+def answer_html(answer: Answer, key: str = "a", turn: int | None = None) -> str:
+    """The chat message for a final answer; ``key`` makes its element ids unique in the page.
 
     >>> from qa.types import Answer
-    >>> answer_html(Answer("q", "No. [1]", True, [], [], "extractive"))
-    '<div class="sq-abstain"><strong>Not in the source.</strong> No. [1]</div>'
+    >>> answer_html(Answer("q", "No. [1]", True, [], [], "extractive")).split("<span")[0]
+    '<div class="sq-abstain"><strong>Not in the source.</strong> No. [1]'
     """
     if answer.abstained:
-        parts = [f'<div class="sq-abstain"><strong>Not in the source.</strong> {escape(answer.text)}']
+        parts = [f'<div class="sq-abstain"><strong>Not in the source.</strong> {_closest(answer)}']
         if answer.note:
             parts.append(f'<br><span class="sq-note">{escape(answer.note)}</span>')
-        return "".join(parts) + "</div>"
+        return "".join(parts) + _data(answer, turn) + "</div>"
     by_number = {c.number: c for c in answer.citations}
-    sentences = " ".join(f"{escape(text)} {_marker(by_number[number])}"
+    sentences = " ".join(f"{escape(text)} {_marker(by_number[number], key)}"
                          for text, number in answer.sentences)
-    parts = [f'<div class="sq-answer">{sentences}']
+    parts = [f'<div class="sq-answer"><span class="sq-text">{sentences}</span>']
     if answer.note:
         parts.append(f'<br><span class="sq-note">{escape(answer.note)}</span>')
     if answer.dropped:
         count = len(answer.dropped)
         parts.append(f'<br><span class="sq-dropped">{count} generated sentence{"s" if count > 1 else ""} '
                      "removed: not supported by the source.</span>")
-    return "".join(parts) + "</div>"
+    parts.append(_cites_html(answer.citations, key))
+    parts.append(f'<div class="sq-tools">{COPY_BUTTON}</div>')
+    return "".join(parts) + _data(answer, turn) + "</div>"
 
 
 def checking_html(verified: list[VerifiedSentence]) -> str:
@@ -53,7 +124,7 @@ def checking_html(verified: list[VerifiedSentence]) -> str:
     >>> checking_html([])
     '<div class="sq-checking"><span class="sq-note">Checking against the source\u2026</span></div>'
     """
-    sentences = " ".join(f"{escape(v.text)} {_marker(v.citation)}" for v in verified)
+    sentences = " ".join(f"{escape(v.text)} {_marker(v.citation, 'live')}" for v in verified)
     body = f'<div class="sq-verified">{sentences}</div>' if sentences else ""
     return (f'<div class="sq-checking">{body}<span class="sq-note">Checking against the source'
             f"\u2026</span></div>")
@@ -113,14 +184,16 @@ def sources_html(answer: Answer | None) -> str:
         parts.append('<div class="sq-empty">No passage of the source answers this question.</div>')
     for citation in answer.citations:
         before, after = _surrounding(citation, answer.passages)
-        heading = " \u203a ".join(escape(part) for part in citation.section.split(" > "))
+        heading = _heading(citation.section)
         parts.append(
             f'<div class="sq-source" id="sq-src-{citation.number}">'
             f'<div class="sq-head"><span class="sq-num">[{citation.number}]</span> {heading}'
             f'<span class="sq-where">{escape(citation.source)}{_page(citation)}, characters '
             f"{citation.start}\u2013{citation.end}</span></div>"
             f'<blockquote class="sq-passage">{escape(before)}<mark class="sq-quote">'
-            f"{escape(citation.quote)}</mark>{escape(after)}</blockquote></div>")
+            f"{escape(citation.quote)}</mark>{escape(after)}</blockquote>"
+            f'<a class="sq-open" href="{_open_href(citation.source, start=citation.start, end=citation.end)}">'
+            "show in the whole source</a></div>")
     return "".join(parts) + "</div>"
 
 
@@ -152,21 +225,3 @@ def status_html(manifest: dict | None, backend: str, problem: str = "") -> str:
 
 API_LINE = "HTTP API: `POST /api/ask`, `GET /healthz`; [documentation](api/docs)"
 
-
-CSS = """
-.sq-abstain { border-left: 4px solid #b45309; background: #fffbeb; color: #78350f;
-              padding: 8px 12px; border-radius: 4px; }
-.sq-answer a.sq-marker { font-size: 0.8em; vertical-align: super; text-decoration: none;
-                          font-weight: 600; color: #1d4ed8; }
-.sq-note, .sq-dropped { font-size: 0.8em; color: #6b7280; font-style: italic; }
-.sq-checking .sq-note { display: block; margin-top: 4px; }
-.sq-sources { font-size: 0.92em; }
-.sq-standalone { margin-bottom: 10px; color: #374151; }
-.sq-source { margin-bottom: 14px; padding: 6px 8px; border-radius: 6px; }
-.sq-source:target { background: #eff6ff; outline: 2px solid #93c5fd; }
-.sq-head { font-weight: 600; margin-bottom: 4px; }
-.sq-where { font-weight: 400; color: #6b7280; margin-left: 8px; font-size: 0.85em; }
-.sq-passage { margin: 0; padding-left: 10px; border-left: 3px solid #d1d5db; color: #4b5563; }
-mark.sq-quote { background: #fde68a; color: #111827; padding: 0 2px; }
-.sq-empty { color: #6b7280; }
-"""

@@ -20,7 +20,7 @@ API_BODY_BYTES = 256 * 1024
 # holds several hundred turns.
 CHAT_BODY_BYTES = 2 * 1024 * 1024
 
-API_ROUTES = frozenset({"/api/ask", "/api/stream", "/api/feedback", "/healthz", "/api/docs",
+API_ROUTES = frozenset({"/api/ask", "/api/stream", "/api/feedback", "/api/document", "/healthz", "/api/docs",
                         "/api/openapi.json"})
 API_PREFIXES = ("/api/docs/assets/",)
 OPEN_ROUTES = frozenset({"/healthz"})  # no token needed (load balancers)

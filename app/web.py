@@ -1,7 +1,9 @@
 """The web chat (Gradio): a thin shell over :func:`qa.stream` and the feedback log.
 
-Conversation state (earlier questions, what each shown answer cited) lives in the
-browser (``gr.BrowserState``) and comes with every event, so the server keeps none.
+Conversation state (earlier questions, what each shown answer cited, the messages shown)
+lives in the browser (``gr.BrowserState``, so a reload keeps the conversation) and comes
+with every event, so the server keeps none. Each answer carries its own sources; the
+page's script (:mod:`app.page`) adds the quote popover, the source viewer, copy and export.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from qa.api import engine_loaded
 
 from .feedback import FeedbackEntry, answer_record, feedback_store, new_answer_id
 from .http import allowed_llms, check_llm, public_message
+from .page import PAGE_JS, TOOLS_HTML, VIEWER_HTML
 from .render import API_LINE, answer_html, checking_html, sources_html, status_html
 
 log = logging.getLogger(__name__)
@@ -48,17 +51,18 @@ class ChatSession:
 
     def respond(self, message: str, chat: list[dict], turns: list[dict], backend: str,
                 top_k: float) -> Iterator[tuple]:
-        """Stream one answer: (textbox, chat, turns, sources) updates. While it is written,
-        the message shows only sentences already verified against the source."""
+        """Stream one answer: (textbox, chat, turns, sources, saved chat) updates. While it is
+        written, the message shows only sentences already verified against the source; the
+        chat is saved in the browser once the answer (or an error) is final."""
         question = (message or "").strip()
         if not question:
-            yield "", chat, turns, gr.skip()
+            yield "", chat, turns, gr.skip(), gr.skip()
             return
         chat = [*chat, {"role": "user", "content": question},
                 {"role": "assistant", "content": checking_html([])}]
         if not engine_loaded(self.settings):
             chat[-1]["content"] = f'<div class="sq-checking"><span class="sq-note">{LOADING}</span></div>'
-        yield "", chat, turns, gr.skip()
+        yield "", chat, turns, gr.skip(), gr.skip()
         history = [turn.get("question") for turn in turns if isinstance(turn, dict)][-50:]
         verified: list = []  # sentences already checked against the source, in order
         try:
@@ -67,14 +71,15 @@ class ChatSession:
                                history=history, settings=self.settings):
                 if isinstance(item, Answer):
                     answer_id = new_answer_id()
-                    chat[-1] = {"role": "assistant", "content": answer_html(item)}
+                    chat[-1] = {"role": "assistant",
+                                "content": answer_html(item, key=answer_id, turn=len(turns) + 1)}
                     turns = [*turns, {"question": question, "answer_id": answer_id,
                                       "message": len(chat) - 1, "answer": answer_record(item)}]
-                    yield "", chat, turns, sources_html(item)
+                    yield "", chat, turns, sources_html(item), chat
                     return
                 verified.append(item)
                 chat[-1] = {"role": "assistant", "content": checking_html(verified)}
-                yield "", chat, turns, gr.skip()
+                yield "", chat, turns, gr.skip(), gr.skip()
         except IndexProblem as problem:
             chat[-1] = {"role": "assistant", "content": _error_html(public_message(problem, self.settings))}
         except (SettingsError, ValueError) as error:
@@ -83,7 +88,7 @@ class ChatSession:
             log.exception("answering %r failed", question)
             chat[-1] = {"role": "assistant",
                         "content": _error_html(f"answering failed ({type(error).__name__}); see the server log")}
-        yield "", chat, turns, gr.skip()
+        yield "", chat, turns, gr.skip(), chat
 
     def rate(self, turns: list[dict], data: gr.LikeData) -> tuple:
         """Thumbs up/down on an answer: log it, then offer the comment box for that answer."""
@@ -124,6 +129,38 @@ class ChatSession:
         return status_html(manifest, self.settings.llm)
 
 
+def restore(saved: object, turns: object) -> tuple[list[dict], list[dict], str]:
+    """The conversation a page (re)load shows: the saved messages and their turns, or an
+    empty one when what the browser sent back is not a list of chat messages.
+
+    >>> restore([{"role": "user", "content": "q"}], [{"question": "q"}])[0][0]["content"]
+    'q'
+    >>> restore("junk", [{"question": "q"}])
+    ([], [], '')
+    """
+    messages = [_message(m) for m in saved] if isinstance(saved, list) else []
+    if not messages or None in messages:
+        return [], [], ""
+    kept = [t for t in turns if isinstance(t, dict)] if isinstance(turns, list) else []
+    return messages, kept, ""
+
+
+def _message(message: object) -> dict | None:
+    """A saved chat message as ``{"role", "content"}``; the chat hands its messages to
+    events with the content as a list of text parts.
+
+    >>> _message({"role": "user", "content": [{"type": "text", "text": "q"}]})
+    {'role': 'user', 'content': 'q'}
+    """
+    if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+        return None
+    content = message.get("content")
+    if isinstance(content, list) and all(isinstance(p, dict) and isinstance(p.get("text"), str)
+                                         for p in content):
+        content = "".join(p["text"] for p in content)
+    return {"role": message["role"], "content": content} if isinstance(content, str) else None
+
+
 def build_ui(settings: Settings) -> gr.Blocks:
     session = ChatSession(settings)
     backends = allowed_llms(settings)
@@ -133,12 +170,13 @@ def build_ui(settings: Settings) -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(elem_id="sq-chat", height=460, feedback_options=("Like", "Dislike"),
-                                  sanitize_html=True, buttons=["copy"], show_label=False,
+                                  sanitize_html=True, buttons=[], show_label=False,
                                   placeholder="Ask a question about the source text.")
                 with gr.Row():
                     box = gr.Textbox(placeholder="Ask about the source\u2026", show_label=False, scale=5,
                                      elem_id="sq-question", max_lines=4)
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="sq-ask")
+                gr.HTML(TOOLS_HTML, elem_id="sq-tools", js_on_load=None)
                 comment = gr.Textbox(visible=False, elem_id="sq-comment", max_lines=3,
                                      placeholder="What was wrong or missing? Press Enter to send.")
                 with gr.Row():
@@ -150,22 +188,25 @@ def build_ui(settings: Settings) -> gr.Blocks:
                 clear = gr.Button("New conversation", size="sm")
                 gr.Markdown(API_LINE, elem_classes=["sq-note"])
             with gr.Column(scale=2):
+                # The source viewer; its js_on_load installs the page's script (once).
+                gr.HTML(VIEWER_HTML, elem_id="sq-viewer", js_on_load=PAGE_JS)
                 gr.Markdown("### Sources")
                 sources = gr.HTML(sources_html(None), elem_id="sq-sources")
         turns = gr.BrowserState([], storage_key="sourceqa-turns")
         rated = gr.BrowserState("", storage_key="sourceqa-rated")
+        saved = gr.BrowserState([], storage_key="sourceqa-chat")  # the messages, for a reload
 
         inputs = [box, chat, turns, backend, top_k]
-        outputs = [box, chat, turns, sources]
+        outputs = [box, chat, turns, sources, saved]
         box.submit(session.respond, inputs, outputs)
         send.click(session.respond, inputs, outputs)
         for button, text in zip(examples, EXAMPLES):
             button.click(lambda t=text: t, None, box).then(session.respond, inputs, outputs)
         chat.like(session.rate, [turns], [rated, comment])
         comment.submit(session.comment, [comment, rated, turns], [comment])
-        clear.click(lambda: ([], [], sources_html(None)), None, [chat, turns, sources])
+        clear.click(lambda: ([], [], sources_html(None), []), None, [chat, turns, sources, saved])
         ui.load(session.status, None, status)
-        ui.load(lambda: ([], ""), None, [turns, rated])  # a new page starts a new conversation
+        ui.load(restore, [saved, turns], [chat, turns, rated])  # a reload keeps the conversation
     return ui
 
 

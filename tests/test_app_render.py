@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from html import unescape
+
+from app.plain import answer_markdown, answer_text
 from app.render import answer_html, checking_html, sources_html, status_line
 from qa.types import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
 
@@ -18,16 +21,53 @@ def answer(**changes) -> Answer:
     return Answer(**{**base, **changes})
 
 
-def test_answer_has_a_marker_linking_to_its_source_with_the_quote_on_hover():
-    html = answer_html(answer())
-    assert 'href="#sq-src-1"' in html and ">[1]</a>" in html
-    assert f'title="[1] Classification &gt; Metastatic: {CITATION.quote}"' in html
-    assert "sq-abstain" not in html
+def test_each_answer_carries_its_own_sources_under_ids_of_its_own():
+    html = answer_html(answer(), key="k1")
+    assert '<a class="sq-marker" href="#sq-c-k1-1">[1]</a>' in html
+    assert 'title=' not in html, "the quote is shown by the page's popover, not a tooltip"
+    assert '<li class="sq-cite" id="sq-c-k1-1">' in html
+    assert f'<q class="sq-quote">{CITATION.quote}</q>' in html and "Classification \u203a Metastatic" in html
+    assert f'href="#sq-view?source=doc.txt&amp;start={START}&amp;end={END}"' in html
+    assert 'id="sq-c-k2-1"' in answer_html(answer(), key="k2") and "sq-abstain" not in html
+    assert "sq-copy" in html
+
+
+def test_copy_and_export_text_rides_along_as_hidden_text():
+    html = answer_html(answer(), key="k1", turn=2)
+    plain = html.split('<span class="sq-data sq-plain">')[1].split("</span>")[0]
+    assert unescape(plain) == answer_text(answer()) and "\n" not in plain
+    markdown = html.split('<span class="sq-data sq-md">')[1].split("</span>")[0]
+    assert unescape(markdown) == answer_markdown(answer(), 2)
+
+
+def test_plain_text_has_footnotes_and_no_markup():
+    text = answer_text(answer(citations=[Citation(1, "A <b>x</b>.", "doc.pdf", "S > T", 0, 5, page=4)],
+                              sentences=[("It is so.", 1)]))
+    assert text == 'It is so. [1]\n\n[1] "A <b>x</b>." (S \u203a T, doc.pdf, p. 4)'
+
+
+def test_markdown_turn_has_the_question_the_answer_and_footnotes():
+    md = answer_markdown(answer(question="Why <x>?"), 3)
+    assert md.startswith("## Why &lt;x&gt;?\n\n") and f"{CITATION.quote} [^3.1]" in md
+    assert md.endswith(f'[^3.1]: "{CITATION.quote}" (Classification \u203a Metastatic, doc.txt)')
+    declined = answer_markdown(answer(abstained=True, text="The source does not answer this question.",
+                                      citations=[], sentences=[]))
+    assert "**Not in the source.** The source does not answer this question." in declined
+
+
+def test_a_declines_closest_sections_are_links_into_the_source():
+    text = ("The source does not answer this question. Closest sections the source does cover: "
+            "Classification > Metastatic.")
+    html = answer_html(answer(abstained=True, text=text, citations=[], sentences=[]))
+    assert ('<a class="sq-open sq-section-link" href="#sq-view?source=doc.txt&amp;section=Classification'
+            '+%3E+Metastatic">Classification \u203a Metastatic</a>.') in html
+    unknown = text.replace("Metastatic.", "Elsewhere.")
+    assert "sq-section-link" not in answer_html(answer(abstained=True, text=unknown, citations=[], sentences=[]))
 
 
 def test_sources_panel_highlights_the_exact_span_inside_its_passage():
     html = sources_html(answer())
-    assert 'id="sq-src-1"' in html
+    assert 'id="sq-src-1"' in html and 'class="sq-open" href="#sq-view?source=doc.txt' in html
     assert f'Intro line. <mark class="sq-quote">{CITATION.quote}</mark> After text.' in html
     assert "Classification \u203a Metastatic" in html and f"characters {START}\u2013{END}" in html
 
@@ -57,7 +97,11 @@ def test_text_from_the_corpus_the_question_and_the_model_is_escaped():
     citation = Citation(1, doc, "doc.txt", f"Sec {evil}", 0, len(doc))
     bad = answer(question=evil, standalone=f"{evil}?", citations=[citation], passages=[passage],
                  sentences=[(evil, 1)], note=evil)
-    for html in (answer_html(bad), sources_html(bad), checking_html([VerifiedSentence(evil, citation)])):
+    declined = answer(abstained=True, question=evil, passages=[passage], citations=[], sentences=[],
+                      text=f"The source does not answer this question. Closest sections the source does "
+                           f"cover: Sec {evil}.")
+    for html in (answer_html(bad), sources_html(bad), checking_html([VerifiedSentence(evil, citation)]),
+                 answer_html(declined)):
         assert "<script>" not in html and "&lt;script&gt;" in html
 
 

@@ -74,7 +74,7 @@ def test_the_chat_refuses_a_backend_it_does_not_offer(app_settings):
     from app.web import ChatSession
 
     session = ChatSession(app_settings)
-    *_, (_, chat, _, _) = session.respond(QUESTION, [], [], "gguf:/etc/passwd", 5)
+    *_, (_, chat, _, _, _) = session.respond(QUESTION, [], [], "gguf:/etc/passwd", 5)
     assert "not offered by this server" in chat[-1]["content"]
 
 

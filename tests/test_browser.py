@@ -1,6 +1,7 @@
 """End to end in a real browser: Debian's chromium, headless, driven by Playwright.
 
-Screenshots are saved to ``test-artifacts/`` (the cited answer, then the abstention).
+Screenshots are saved to ``test-artifacts/`` (the cited answer, the abstention, the
+source viewer open on an earlier answer's citation).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ def page(server):
         "Debian chromium is missing: `make test` installs it (apt-get install -y chromium)"
     with playwright_api.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                      permissions=["clipboard-read", "clipboard-write"])
+        page = context.new_page()
         page.set_default_timeout(90_000)
         page.goto(server.url + "/")
         page.wait_for_selector("#sq-question textarea")
@@ -61,6 +64,16 @@ def assert_only_verified_text_was_shown(page, final: str) -> None:
                 assert line in re.sub(r"\s*\[\d+\]", "", final), f"shown before it was verified: {line!r}"
 
 
+def entry_quote(page, marker) -> str:
+    """The quote of a marker's entry in its answer's own sources list."""
+    return page.locator(f"{marker.get_attribute('href')} .sq-quote").text_content()
+
+
+def viewer_highlight(page) -> str:
+    page.wait_for_selector("#sq-viewer .sq-viewer:not([hidden]) mark.sq-hl")
+    return "".join(page.locator("#sq-viewer mark.sq-hl").all_text_contents())
+
+
 def feedback_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
@@ -76,18 +89,36 @@ def test_cited_streaming_answer_then_abstention_and_feedback(page, real_settings
     markers = answer.locator("a.sq-marker")
     assert markers.first.inner_text() == "[1]"
     # The judge may cite a neighbouring sentence of the same section first; the answering
-    # one is among the citations, and hovering its marker shows it.
+    # one is among the citations, each listed with its quote in the answer's own sources.
     marker = next(markers.nth(i) for i in range(markers.count())
-                  if "renal failure" in (markers.nth(i).get_attribute("title") or ""))
+                  if "renal failure" in entry_quote(page, markers.nth(i)))
     number = marker.inner_text().strip("[]")
+    first_quote = entry_quote(page, marker)
+    assert marker.get_attribute("title") is None
+    marker.focus()  # keyboard focus (and a tap) shows the quote in the page's popover
+    page.wait_for_selector("#sq-pop:not([hidden])")
+    assert first_quote in page.inner_text("#sq-pop")
     quote = page.locator(f"#sq-sources #sq-src-{number} mark.sq-quote").inner_text()
     assert "Chronic renal failure is the most frequent underlying cause." in quote
     document = load_index(real_settings.index_path).documents["calcinosis_cutis.txt"]
     assert quote in document
     passage = page.locator(f"#sq-sources #sq-src-{number} .sq-passage").inner_text()
     assert passage.index(quote) > 0, "the quote is highlighted inside its surrounding passage"
-    marker.click()
-    assert page.url.endswith(f"#sq-src-{number}")
+    assert first_quote == quote
+    page.keyboard.press("Escape")
+    marker.click()  # opens the whole source in the viewer, the quote highlighted
+    assert viewer_highlight(page) == quote
+    assert "Calcinosis Cutis" in page.inner_text("#sq-viewer .sq-viewer-title")
+    assert page.inner_text("#sq-viewer .sq-doc").startswith("Calcinosis Cutis")
+    page.click("#sq-viewer .sq-viewer-close")
+
+    # copy: plain text, the citations as numbered footnotes
+    answer.locator(".sq-copy").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "<" not in copied and f'[{number}] "{quote}" (Classification \u203a Metastatic' in copied
+    assert copied.startswith(answer.locator(".sq-text").inner_text().strip()[:30])
+    page.wait_for_function("[...document.querySelectorAll('#sq-chat .sq-copy')].every(b => b.textContent == "
+                           "'Copy with sources')", timeout=10_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web_chat_answer.png"), full_page=True)
 
@@ -109,6 +140,12 @@ def test_cited_streaming_answer_then_abstention_and_feedback(page, real_settings
     # a follow-up is rewritten, and the rewrite is shown beside the sources
     ask(page, "And how is it treated?")
     assert "How is metastatic calcinosis cutis treated?" in page.inner_text("#sq-sources .sq-standalone")
+    # a marker of the EARLIER answer still opens its own source
+    page.locator("#sq-chat .sq-answer").first.locator(f"a.sq-marker >> text='[{number}]'").click()
+    assert viewer_highlight(page) == quote
+    page.wait_for_selector("#sq-pop:not([hidden])")
+    assert quote in page.inner_text("#sq-pop")
+    page.screenshot(path=str(ARTIFACTS / "web_chat_viewer.png"), full_page=True)
 
     # a question the text cannot answer is declined, visibly
     ask(page, "What dose of diltiazem should an adult take?")
@@ -116,8 +153,33 @@ def test_cited_streaming_answer_then_abstention_and_feedback(page, real_settings
     assert last.get_attribute("class") == "sq-abstain"
     assert "The source does not answer this question." in last.inner_text()
     assert last.locator("a.sq-marker").count() == 0
+    # its closest sections are links that open the section in the viewer
+    link = last.locator("a.sq-section-link").first
+    section = link.inner_text()
+    link.click()
+    page.wait_for_selector("#sq-viewer mark.sq-hl-section")
+    assert section in page.inner_text("#sq-viewer .sq-viewer-where")
+    assert page.locator("#sq-viewer mark.sq-hl-section").first.inner_text().startswith(section.split(" \u203a ")[-1])
 
     page.screenshot(path=str(ARTIFACTS / "web_chat_abstention.png"), full_page=True)
+
+    # export: the conversation as Markdown with its citations
+    with page.expect_download() as download:
+        page.click("#sq-export")
+    assert download.value.suggested_filename.endswith(".md")
+    markdown = Path(download.value.path()).read_text()
+    assert "## What is the most frequent cause of metastatic calcinosis cutis?" in markdown
+    assert "## And how is it treated?" in markdown and "Not in the source." in markdown
+    assert f'[^1.{number}]: "{quote}"' in markdown and f"[^1.{number}]" in markdown.split("\n\n")[3]
+
+    # a reload keeps the conversation, and its citations still work
+    shown = page.locator("#sq-chat .sq-answer, #sq-chat .sq-abstain").count()
+    page.reload()
+    page.wait_for_function("n => document.querySelectorAll('#sq-chat .sq-answer, #sq-chat .sq-abstain').length == n",
+                           arg=shown)
+    assert "What dose of diltiazem should an adult take?" in page.inner_text("#sq-chat")
+    page.locator("#sq-chat .sq-answer").first.locator(f"a.sq-marker >> text='[{number}]'").click()
+    assert viewer_highlight(page) == quote
 
 
 # -- a model that writes an unsupported sentence first ----------------------------------------

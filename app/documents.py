@@ -1,0 +1,77 @@
+"""The whole cleaned source documents, for the web chat's source viewer (``GET /api/document``).
+
+A document is looked up by its name among the served index's documents, never by a path a
+client gives. What the viewer needs (text, section headings, page starts) is kept per
+served version, so the index is loaded once per version, not once per request.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from ingest import LoadedIndex
+from ingest.settings import Settings
+from ingest.storage import storage_for
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    source: str
+    text: str
+    sections: tuple[dict, ...]  # {"path": [...], "start", "end"}, in text order
+    pages: tuple[int, ...]  # where each page begins (PDFs); empty for unpaged sources
+
+    def to_dict(self) -> dict:
+        title = self.sections[0]["path"][0] if self.sections and self.sections[0]["path"] else self.source
+        return {"source": self.source, "title": title, "text": self.text, "sections": list(self.sections),
+                "pages": list(self.pages)}
+
+
+def _heading_start(text: str, heading: str, body_start: int) -> int:
+    """Where a section's heading line begins, when it stands (alone) just before its body;
+    else the body's start.
+
+    >>> _heading_start("Intro\\n\\nCauses\\n\\nBody", "Causes", 15)
+    7
+    >>> _heading_start("Intro. Causes are many", "Causes", 7)
+    7
+    """
+    at = text.rfind(heading, 0, body_start)
+    if at >= 0 and not text[at + len(heading):body_start].strip():
+        return at
+    return body_start
+
+
+def documents_of(index: LoadedIndex) -> dict[str, SourceDocument]:
+    """Every document of an index with its sections (from the chunks' heading paths)."""
+    spans: dict[str, dict[str, list[int]]] = {}
+    for chunk in index.chunks:
+        span = spans.setdefault(chunk.source, {}).setdefault(chunk.section, [chunk.start, chunk.end])
+        span[0], span[1] = min(span[0], chunk.start), max(span[1], chunk.end)
+    out = {}
+    for source, text in index.documents.items():
+        sections = []
+        for path, (start, end) in sorted(spans.get(source, {}).items(), key=lambda item: item[1][0]):
+            parts = path.split(" > ")
+            sections.append({"path": parts, "start": _heading_start(text, parts[-1], start), "end": end})
+        pages = tuple(int(p) for p in index.pages.get(source, ()))
+        out[source] = SourceDocument(source, text, tuple(sections), pages)
+    return out
+
+
+_cache: dict[tuple, dict[str, SourceDocument]] = {}
+_lock = threading.Lock()
+
+
+def served_document(settings: Settings, source: str) -> SourceDocument | None:
+    """The served index's document of that name, or None. Raises IndexProblem when there
+    is no usable index."""
+    storage = storage_for(settings)
+    with _lock:
+        key = (settings.vector_store, str(settings.index_path), settings.database_url, storage.state())
+        if key not in _cache:
+            documents = documents_of(storage.load())
+            _cache.clear()
+            _cache[key] = documents
+        return _cache[key].get(source)
