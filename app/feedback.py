@@ -85,7 +85,7 @@ def answer_record(answer: Answer) -> dict:
                  for c in answer.citations]
     return {"question": answer.question, "standalone": answer.standalone, "text": answer.text,
             "abstained": answer.abstained, "citations": citations, "llm": answer.llm,
-            "index_version": answer.index_version}
+            "note": answer.note, "index_version": answer.index_version}
 
 
 def new_answer_id() -> str:

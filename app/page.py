@@ -160,6 +160,17 @@ PAGE_JS = r"""
     }
     if (t.closest('#sq-export')) exportMarkdown();
   });
+
+  // -- a narrow screen: the latest answer's sources open right under it ------------------------
+  const NARROW = window.matchMedia('(max-width: 640px)');
+  let lastOpened = null;
+  function openLatestSources() {
+    if (!NARROW.matches) return;
+    const all = document.querySelectorAll('#sq-chat details.sq-cites');
+    const latest = all[all.length - 1];
+    if (latest && latest !== lastOpened) { latest.open = true; lastOpened = latest; }
+  }
+  new MutationObserver(openLatestSources).observe(document.body, {subtree: true, childList: true});
 })();
 """
 
@@ -185,7 +196,7 @@ a.sq-section-link { font-size: inherit; color: #92400e; text-decoration: underli
 .sq-copy, #sq-export { font-size: 0.8em; border: 1px solid #d1d5db; border-radius: 6px;
     padding: 2px 8px; background: #f9fafb; color: #374151; cursor: pointer; }
 .sq-chat-tools { margin: 4px 0; }
-#sq-pop { position: fixed; z-index: 1000; background: #111827; color: #f9fafb; font-size: 0.85em;
+#sq-pop { position: fixed; z-index: 1000; box-sizing: border-box; background: #111827; color: #f9fafb; font-size: 0.85em;
           padding: 8px 10px; border-radius: 6px; box-shadow: 0 4px 14px rgba(0,0,0,0.25); }
 #sq-pop[hidden] { display: none; }
 .sq-pop-head { font-weight: 600; margin-bottom: 4px; color: #bfdbfe; }
@@ -211,4 +222,34 @@ mark.sq-hl-section { background: #fef3c7; }
 .sq-passage { margin: 0; padding-left: 10px; border-left: 3px solid #d1d5db; color: #4b5563; }
 mark.sq-quote { background: #fde68a; color: #111827; padding: 0 2px; }
 .sq-empty { color: #6b7280; }
+.sq-abstain strong { color: inherit; }
+/* Dark mode (Gradio's .dark): every text style above, at WCAG AA contrast or better
+   (tests/test_browser.py measures it in chromium). One selector per rule: Gradio scopes
+   a rule's first .dark only, so a list would lose to the scoped light rules. */
+.dark .sq-abstain { background: #451a03; color: #fde68a; border-left-color: #f59e0b; }
+.dark .sq-answer a.sq-marker { color: #93c5fd; }
+.dark .sq-checking a.sq-marker { color: #93c5fd; }
+.dark a.sq-open { color: #93c5fd; }
+.dark a.sq-section-link { color: #fcd34d; }
+.dark .sq-note { color: #a3aab6; }
+.dark .sq-dropped { color: #a3aab6; }
+.dark .sq-where { color: #a3aab6; }
+.dark .sq-empty { color: #a3aab6; }
+.dark .sq-viewer-where { color: #a3aab6; }
+.dark .sq-page-label { color: #a3aab6; }
+.dark .sq-cites summary { color: #d1d5db; }
+.dark .sq-standalone { color: #d1d5db; }
+.dark .sq-cite .sq-quote { color: #d1d5db; }
+.dark .sq-passage { color: #d1d5db; }
+.dark .sq-copy { background: #1f2937; color: #e5e7eb; border-color: #4b5563; }
+.dark #sq-export { background: #1f2937; color: #e5e7eb; border-color: #4b5563; }
+.dark .sq-viewer { background: #111827; border-color: #374151; }
+.dark .sq-viewer-bar { background: #1f2937; border-color: #374151; }
+.dark .sq-viewer-close { color: #e5e7eb; }
+.dark .sq-doc { color: #e5e7eb; }
+.dark .sq-doc-heading { color: #f9fafb; }
+.dark .sq-page-label { border-color: #4b5563; }
+.dark .sq-cite:target { background: #1e3a8a; }
+.dark .sq-source:target { background: #1e3a8a; }
+.dark mark.sq-hl-section { background: #78350f; color: #fef3c7; }
 """

@@ -121,12 +121,19 @@ class ChatSession:
             return False
         return True
 
-    def status(self) -> str:
+    def status(self, turns: list[dict] | None = None) -> str:
+        """The status line: the index, and the backend of the latest answer (the configured
+        one before the first), saying when the model's sentences gave way to the source's."""
+        backend = self.settings.llm
+        last = turns[-1].get("answer") if turns and isinstance(turns[-1], dict) else None
+        if isinstance(last, dict) and isinstance(last.get("llm"), str):
+            fell_back = bool(last.get("note")) and not last.get("abstained")
+            backend = f"{last['llm']} (last answer{'; source sentences shown' if fell_back else ''})"
         try:
             manifest = storage_for(self.settings).manifest()
         except IndexProblem as problem:
-            return status_html(None, self.settings.llm, problem=public_message(problem, self.settings))
-        return status_html(manifest, self.settings.llm)
+            return status_html(None, backend, problem=public_message(problem, self.settings))
+        return status_html(manifest, backend)
 
 
 def restore(saved: object, turns: object) -> tuple[list[dict], list[dict], str]:
@@ -198,14 +205,14 @@ def build_ui(settings: Settings) -> gr.Blocks:
 
         inputs = [box, chat, turns, backend, top_k]
         outputs = [box, chat, turns, sources, saved]
-        box.submit(session.respond, inputs, outputs)
-        send.click(session.respond, inputs, outputs)
+        box.submit(session.respond, inputs, outputs).then(session.status, [turns], status)
+        send.click(session.respond, inputs, outputs).then(session.status, [turns], status)
         for button, text in zip(examples, EXAMPLES):
             button.click(lambda t=text: t, None, box).then(session.respond, inputs, outputs)
         chat.like(session.rate, [turns], [rated, comment])
         comment.submit(session.comment, [comment, rated, turns], [comment])
         clear.click(lambda: ([], [], sources_html(None), []), None, [chat, turns, sources, saved])
-        ui.load(session.status, None, status)
+        ui.load(lambda: session.status(), None, status)
         ui.load(restore, [saved, turns], [chat, turns, rated])  # a reload keeps the conversation
     return ui
 

@@ -30,20 +30,26 @@ WATCH_CHECKING = """() => { window.sawChecking = false; window.shownWhileCheckin
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     playwright_api = pytest.importorskip("playwright.sync_api")
     assert shutil.which("chromium") or Path(CHROMIUM).exists(), \
         "Debian chromium is missing: `make test` installs it (apt-get install -y chromium)"
     with playwright_api.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                      permissions=["clipboard-read", "clipboard-write"])
-        page = context.new_page()
-        page.set_default_timeout(90_000)
-        page.goto(server.url + "/")
-        page.wait_for_selector("#sq-question textarea")
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                  permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(server.url + "/")
+    page.wait_for_selector("#sq-question textarea")
+    yield page
+    context.close()
 
 
 def ask(page, question: str) -> None:
@@ -180,6 +186,74 @@ def test_cited_streaming_answer_then_abstention_and_feedback(page, real_settings
     assert "What dose of diltiazem should an adult take?" in page.inner_text("#sq-chat")
     page.locator("#sq-chat .sq-answer").first.locator(f"a.sq-marker >> text='[{number}]'").click()
     assert viewer_highlight(page) == quote
+
+
+# -- dark mode and a phone-sized screen ---------------------------------------------------------
+# WCAG 2 contrast of every visible text of the product's own styles (class sq-*) against the
+# first opaque background behind it; AA: 4.5, or 3 for large text (24 px, or 18.66 px bold).
+CONTRAST = r"""() => {
+  const rgba = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92
+      : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const background = (e) => { for (; e; e = e.parentElement) { const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c.length && (c.length < 4 || c[3] > 0.5)) return c; } return [255, 255, 255]; };
+  const low = [];
+  for (const e of document.querySelectorAll('[class*="sq-"], [class*="sq-"] *')) {
+    const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !e.getClientRects().length || getComputedStyle(e).visibility === 'hidden') continue;
+    const style = getComputedStyle(e), size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+    const [a, b] = [lum(rgba(style.color)), lum(background(e))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < needed) low.push(`${e.className || e.tagName}: ${ratio.toFixed(2)} < ${needed} ` +
+                                 `(${style.color} on ${background(e)}) "${e.textContent.trim().slice(0, 40)}"`);
+  }
+  return low;
+}"""
+
+
+def _phone_page(browser, url: str, theme: str):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(f"{url}/?__theme={theme}")
+    page.wait_for_selector("#sq-question textarea")
+    return context, page
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_contrast_and_a_phone_screen(server, browser, theme):
+    """At 390 px the latest answer's sources open right under it; every text style of ours
+    passes WCAG AA in both themes (an answer, a decline, the sources, the viewer)."""
+    context, page = _phone_page(browser, server.url, theme)
+    try:
+        assert page.evaluate("document.body.classList.contains('dark')") == (theme == "dark")
+        ask(page, "What is the most frequent cause of metastatic calcinosis cutis?")
+        answer = page.locator("#sq-chat .sq-answer").last
+        sources = answer.locator("details.sq-cites")
+        page.wait_for_function("() => { const d = [...document.querySelectorAll('#sq-chat details.sq-cites')];"
+                               " return d.length && d[d.length - 1].open; }")
+        text_box, list_box, box = (answer.locator(".sq-text").bounding_box(), sources.bounding_box(),
+                                   answer.bounding_box())
+        assert list_box["y"] >= text_box["y"] + text_box["height"], "the sources come after the answer"
+        assert box["y"] + box["height"] >= list_box["y"] + list_box["height"], "inside the answer's bubble"
+        assert list_box["x"] >= 0 and list_box["x"] + list_box["width"] <= 390, "within the screen"
+        assert "renal failure" in sources.inner_text()
+        page.wait_for_function("(document.querySelector('#sq-status')?.innerText || '')"
+                               ".includes('backend: local (last answer')")  # the backend that answered
+        ask(page, "What dose of diltiazem should an adult take?")
+        page.locator("#sq-chat .sq-abstain").last.locator("a.sq-section-link").first.tap()
+        page.wait_for_selector("#sq-viewer mark.sq-hl-section")
+        answer.locator("a.sq-marker").first.tap()  # a tap shows the quote in the popover
+        page.wait_for_selector("#sq-pop:not([hidden])")
+        pop = page.locator("#sq-pop").bounding_box()
+        assert pop["x"] >= 0 and pop["x"] + pop["width"] <= 390, "the popover fits the screen"
+        low = page.evaluate(CONTRAST)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"web_chat_phone_{theme}.png"), full_page=True)
+        assert not low, "below WCAG AA:\n" + "\n".join(low)
+    finally:
+        context.close()
 
 
 # -- a model that writes an unsupported sentence first ----------------------------------------
