@@ -23,7 +23,8 @@ class SourceDocument:
     pages: tuple[int, ...]  # where each page begins (PDFs); empty for unpaged sources
 
     def to_dict(self) -> dict:
-        title = self.sections[0]["path"][0] if self.sections and self.sections[0]["path"] else self.source
+        # A cleaned document's first line is its title (ingest.clean writes it there).
+        title = self.text.split("\n", 1)[0].strip() or self.source
         return {"source": self.source, "title": title, "text": self.text, "sections": list(self.sections),
                 "pages": list(self.pages)}
 

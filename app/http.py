@@ -1,5 +1,5 @@
 """The HTTP API: ``POST /api/ask``, ``POST /api/stream``, ``POST /api/feedback``,
-``GET /api/document``, ``GET /healthz``.
+``GET /api/document``, ``POST /api/upload``, ``GET /healthz``.
 
 A thin shell over :mod:`qa`. Bad requests get a 4xx with ``{"error": ...}``; nothing a
 client sends produces a 500 or a traceback, and a damaged or missing index is a 503 with
@@ -85,8 +85,9 @@ class ErrorBody(BaseModel):
 def _errors(*codes: int) -> dict:
     """The error statuses a route documents in the OpenAPI schema (every one is ``{"error"}``)."""
     what = {400: "The question or an argument cannot be used.", 401: "Missing or wrong bearer token.",
-            403: "Cross-origin request.", 404: "No such route (or no such document).", 413: "Body over the size limit.",
-            422: "The body does not match the schema.",
+            403: "Cross-origin request (or, for an upload: uploads are off).", 404: "No such route (or no such document).", 413: "Body over the size limit.",
+            409: "Another document of that name is in the corpus.",
+            422: "The body does not match the schema (or, for an upload: the file cannot be used).",
             503: "No usable index (run `sourceqa ingest`), or the feedback log cannot take more."}
     return {code: {"model": ErrorBody, "description": what[code]} for code in codes}
 
@@ -235,6 +236,27 @@ def create_api(settings: Settings) -> FastAPI:
         if document is None:
             return _error(404, "no document of that name in the index")
         return JSONResponse(document.to_dict())
+
+    @api.post("/api/upload", responses=_errors(*GUARDED, 409, 422, 503),
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+    async def api_upload(request: Request, name: str = Query(min_length=1, max_length=500, description=(
+            "The file's name: .txt, .md, .html, .pdf or .docx, without folders."))) -> JSONResponse:
+        """Add one document to the corpus folder and ingest it (the body is the file's bytes).
+        Refused, with nothing written, when uploads are off (the ``read_only`` setting, or a
+        non-loopback address without ``api_token``), or for a name, type, size or content the
+        CLI would skip; 409 when another document has that name."""
+        from starlette.concurrency import run_in_threadpool
+
+        from .upload import UploadRefused, add_document
+
+        data = await request.body()
+        try:
+            added = await run_in_threadpool(add_document, settings, name, data)
+        except UploadRefused as refused:
+            return _error(refused.status, str(refused))
+        return JSONResponse({"source": added.source, "sections": added.sections, "chunks": added.chunks,
+                             "already_there": added.already_there, "summary": added.summary})
 
     return api
 

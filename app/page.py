@@ -10,6 +10,10 @@ per-answer copy control (plain text, citations as footnotes) and the Markdown ex
 
 from __future__ import annotations
 
+from .style import CSS
+
+__all__ = ["CSS", "PAGE_JS", "TOOLS_HTML", "VIEWER_HTML", "upload_html"]
+
 VIEWER_HTML = (
     '<div class="sq-viewer" hidden><div class="sq-viewer-bar"><strong class="sq-viewer-title"></strong>'
     '<span class="sq-viewer-where"></span><button type="button" class="sq-viewer-close" '
@@ -17,6 +21,19 @@ VIEWER_HTML = (
 
 TOOLS_HTML = ('<div class="sq-chat-tools"><button type="button" id="sq-export">Export conversation '
               "(Markdown)</button></div>")
+
+def upload_html(refusal: str | None, accept: str) -> str:
+    """The chat's "add documents" control, or the line that says why adding is off."""
+    from html import escape
+
+    if refusal:
+        return f'<div class="sq-upload sq-upload-off">Adding documents: {escape(refusal)}.</div>'
+    return ('<div class="sq-upload" id="sq-upload"><label class="sq-upload-pick">Add documents '
+            f'<input type="file" id="sq-upload-input" multiple accept="{escape(accept)}"></label> '
+            f'<span class="sq-upload-hint">or drop files here ({escape(accept)})</span>'
+            '<progress class="sq-upload-bar" max="100" hidden></progress>'
+            '<div class="sq-upload-msg" role="status"></div></div>')
+
 
 PAGE_JS = r"""
 (() => {
@@ -161,6 +178,48 @@ PAGE_JS = r"""
     if (t.closest('#sq-export')) exportMarkdown();
   });
 
+  // -- adding documents: choose or drop files; upload progress, then the ingest ----------------
+  function uploadOne(file) {
+    return new Promise((resolve) => {
+      const box = document.getElementById('sq-upload');
+      const bar = box.querySelector('.sq-upload-bar'), msg = box.querySelector('.sq-upload-msg');
+      bar.hidden = false; bar.max = 100; bar.value = 0;
+      msg.textContent = `Uploading ${file.name}\u2026`;
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', 'api/upload?name=' + encodeURIComponent(file.name));
+      xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+      xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) bar.value = Math.round(100 * ev.loaded / ev.total); };
+      xhr.upload.onload = () => { bar.removeAttribute('value');  // indeterminate while it is ingested
+        msg.textContent = `Adding ${file.name} to the index\u2026`; };
+      xhr.onload = () => {
+        let body = {}; try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+        bar.hidden = true;
+        if (xhr.status === 200) {
+          msg.textContent = body.already_there ? `${file.name} is already in the corpus.`
+            : `Added ${file.name}: ${body.sections} sections, ${body.chunks} passages.`;
+          box.dataset.added = (box.dataset.added || '') + file.name + '\n';
+          document.querySelector('#sq-refresh')?.click();  // the status line names it
+        } else {
+          msg.textContent = `${file.name} was not added: ${body.error || 'HTTP ' + xhr.status}`;
+        }
+        resolve();
+      };
+      xhr.onerror = () => { bar.hidden = true; msg.textContent = `${file.name} was not added: the server cannot be reached.`; resolve(); };
+      xhr.send(file);
+    });
+  }
+  async function uploadAll(files) { for (const file of files) await uploadOne(file); }
+  document.addEventListener('change', (e) => {
+    const input = e.target.closest && e.target.closest('#sq-upload-input');
+    if (input && input.files.length) uploadAll([...input.files]).then(() => { input.value = ''; });
+  });
+  document.addEventListener('dragover', (e) => { if (e.target.closest && e.target.closest('#sq-upload')) {
+    e.preventDefault(); e.target.closest('#sq-upload').classList.add('sq-drop'); } });
+  document.addEventListener('dragleave', (e) => { const z = e.target.closest && e.target.closest('#sq-upload');
+    if (z) z.classList.remove('sq-drop'); });
+  document.addEventListener('drop', (e) => { const z = e.target.closest && e.target.closest('#sq-upload');
+    if (!z) return; e.preventDefault(); z.classList.remove('sq-drop'); uploadAll([...e.dataTransfer.files]); });
+
   // -- a narrow screen: the latest answer's sources open right under it ------------------------
   const NARROW = window.matchMedia('(max-width: 640px)');
   let lastOpened = null;
@@ -172,84 +231,4 @@ PAGE_JS = r"""
   }
   new MutationObserver(openLatestSources).observe(document.body, {subtree: true, childList: true});
 })();
-"""
-
-CSS = """
-.sq-abstain { border-left: 4px solid #b45309; background: #fffbeb; color: #78350f;
-              padding: 8px 12px; border-radius: 4px; }
-.sq-answer a.sq-marker, .sq-checking a.sq-marker { font-size: 0.8em; vertical-align: super;
-    text-decoration: none; font-weight: 600; color: #1d4ed8; padding: 0 1px; }
-a.sq-marker:focus-visible { outline: 2px solid #93c5fd; border-radius: 3px; }
-.sq-note, .sq-dropped { font-size: 0.8em; color: #6b7280; font-style: italic; }
-.sq-checking .sq-note { display: block; margin-top: 4px; }
-.sq-data { display: none !important; }
-.sq-cites { margin-top: 8px; font-size: 0.85em; }
-.sq-cites summary { cursor: pointer; color: #374151; }
-.sq-cite-list { margin: 4px 0 0 0; padding-left: 0; list-style: none; }
-.sq-cite { margin: 4px 0; }
-.sq-cite:target { background: #eff6ff; outline: 2px solid #93c5fd; border-radius: 4px; }
-.sq-cite .sq-sec { font-weight: 600; }
-.sq-cite .sq-quote { display: block; margin: 2px 0 0 12px; color: #4b5563; }
-a.sq-open { font-size: 0.85em; color: #1d4ed8; }
-a.sq-section-link { font-size: inherit; color: #92400e; text-decoration: underline; }
-.sq-tools { margin-top: 6px; }
-.sq-copy, #sq-export { font-size: 0.8em; border: 1px solid #d1d5db; border-radius: 6px;
-    padding: 2px 8px; background: #f9fafb; color: #374151; cursor: pointer; }
-.sq-chat-tools { margin: 4px 0; }
-#sq-pop { position: fixed; z-index: 1000; box-sizing: border-box; background: #111827; color: #f9fafb; font-size: 0.85em;
-          padding: 8px 10px; border-radius: 6px; box-shadow: 0 4px 14px rgba(0,0,0,0.25); }
-#sq-pop[hidden] { display: none; }
-.sq-pop-head { font-weight: 600; margin-bottom: 4px; color: #bfdbfe; }
-.sq-viewer { border: 1px solid #d1d5db; border-radius: 8px; margin-bottom: 12px; background: #fff; }
-.sq-viewer[hidden] { display: none; }
-.sq-viewer-bar { display: flex; gap: 8px; align-items: baseline; padding: 6px 10px;
-                 border-bottom: 1px solid #e5e7eb; background: #f9fafb; border-radius: 8px 8px 0 0; }
-.sq-viewer-where { color: #6b7280; font-size: 0.85em; flex: 1; }
-.sq-viewer-close { border: none; background: none; font-size: 1.2em; cursor: pointer; }
-.sq-doc { white-space: pre-wrap; max-height: 55vh; overflow-y: auto; padding: 8px 12px;
-          font-size: 0.9em; line-height: 1.5; color: #1f2937; position: relative; }
-.sq-doc-heading { font-weight: 700; font-size: 1.1em; color: #111827; }
-.sq-page-label { display: inline-block; font-size: 0.75em; color: #6b7280; border: 1px solid #e5e7eb;
-                 border-radius: 4px; padding: 0 4px; margin: 2px 0; }
-mark.sq-hl { background: #fde68a; color: #111827; }
-mark.sq-hl-section { background: #fef3c7; }
-.sq-sources { font-size: 0.92em; }
-.sq-standalone { margin-bottom: 10px; color: #374151; }
-.sq-source { margin-bottom: 14px; padding: 6px 8px; border-radius: 6px; }
-.sq-source:target { background: #eff6ff; outline: 2px solid #93c5fd; }
-.sq-head { font-weight: 600; margin-bottom: 4px; }
-.sq-where { font-weight: 400; color: #6b7280; margin-left: 8px; font-size: 0.85em; }
-.sq-passage { margin: 0; padding-left: 10px; border-left: 3px solid #d1d5db; color: #4b5563; }
-mark.sq-quote { background: #fde68a; color: #111827; padding: 0 2px; }
-.sq-empty { color: #6b7280; }
-.sq-abstain strong { color: inherit; }
-/* Dark mode (Gradio's .dark): every text style above, at WCAG AA contrast or better
-   (tests/test_browser.py measures it in chromium). One selector per rule: Gradio scopes
-   a rule's first .dark only, so a list would lose to the scoped light rules. */
-.dark .sq-abstain { background: #451a03; color: #fde68a; border-left-color: #f59e0b; }
-.dark .sq-answer a.sq-marker { color: #93c5fd; }
-.dark .sq-checking a.sq-marker { color: #93c5fd; }
-.dark a.sq-open { color: #93c5fd; }
-.dark a.sq-section-link { color: #fcd34d; }
-.dark .sq-note { color: #a3aab6; }
-.dark .sq-dropped { color: #a3aab6; }
-.dark .sq-where { color: #a3aab6; }
-.dark .sq-empty { color: #a3aab6; }
-.dark .sq-viewer-where { color: #a3aab6; }
-.dark .sq-page-label { color: #a3aab6; }
-.dark .sq-cites summary { color: #d1d5db; }
-.dark .sq-standalone { color: #d1d5db; }
-.dark .sq-cite .sq-quote { color: #d1d5db; }
-.dark .sq-passage { color: #d1d5db; }
-.dark .sq-copy { background: #1f2937; color: #e5e7eb; border-color: #4b5563; }
-.dark #sq-export { background: #1f2937; color: #e5e7eb; border-color: #4b5563; }
-.dark .sq-viewer { background: #111827; border-color: #374151; }
-.dark .sq-viewer-bar { background: #1f2937; border-color: #374151; }
-.dark .sq-viewer-close { color: #e5e7eb; }
-.dark .sq-doc { color: #e5e7eb; }
-.dark .sq-doc-heading { color: #f9fafb; }
-.dark .sq-page-label { border-color: #4b5563; }
-.dark .sq-cite:target { background: #1e3a8a; }
-.dark .sq-source:target { background: #1e3a8a; }
-.dark mark.sq-hl-section { background: #78350f; color: #fef3c7; }
 """

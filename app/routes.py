@@ -20,8 +20,9 @@ API_BODY_BYTES = 256 * 1024
 # holds several hundred turns.
 CHAT_BODY_BYTES = 2 * 1024 * 1024
 
-API_ROUTES = frozenset({"/api/ask", "/api/stream", "/api/feedback", "/api/document", "/healthz", "/api/docs",
-                        "/api/openapi.json"})
+API_ROUTES = frozenset({"/api/ask", "/api/stream", "/api/feedback", "/api/document", "/api/upload", "/healthz",
+                        "/api/docs", "/api/openapi.json"})
+UPLOAD_ROUTE = "/api/upload"  # its body is a document: up to the max_document_mb setting
 API_PREFIXES = ("/api/docs/assets/",)
 OPEN_ROUTES = frozenset({"/healthz"})  # no token needed (load balancers)
 
@@ -54,8 +55,9 @@ class RoutePolicy:
     call naming another one is refused with a 400 instead of failing inside Gradio.
     """
 
-    def __init__(self, chat_functions: Collection[int] = ()) -> None:
+    def __init__(self, chat_functions: Collection[int] = (), upload_bytes: int = API_BODY_BYTES) -> None:
         self.chat_functions = frozenset(chat_functions)
+        self.upload_bytes = upload_bytes
 
     @staticmethod
     def servable(path: str, raw_path: bytes = b"") -> bool:
@@ -74,8 +76,9 @@ class RoutePolicy:
     def open(path: str) -> bool:
         return path in OPEN_ROUTES
 
-    @staticmethod
-    def body_limit(path: str) -> int:
+    def body_limit(self, path: str) -> int:
+        if path == UPLOAD_ROUTE:
+            return self.upload_bytes
         return CHAT_BODY_BYTES if path.startswith("/gradio_api/") else API_BODY_BYTES
 
     def body_problem(self, path: str, method: str, body: bytes) -> str | None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 import gradio as gr
 from fastapi import FastAPI
 
-from ingest import ingest
+from ingest import IndexProblem, ingest
 from ingest.settings import Settings
+from ingest.storage import storage_for
 from qa import get_engine, make_generator
 
 from .guard import TOKEN_COOKIE, Guard, is_loopback
@@ -27,15 +29,45 @@ def create_app(settings: Settings) -> FastAPI:
     api = create_api(settings)
     ui = build_ui(settings)
     app = gr.mount_gradio_app(api, ui, path="/", css=CSS, footer_links=[], show_error=False)
-    app.add_middleware(Guard, settings=settings, routes=RoutePolicy(chat_functions(ui)))
+    upload_bytes = int(settings.max_document_mb * 1_000_000)
+    app.add_middleware(Guard, settings=settings, routes=RoutePolicy(chat_functions(ui), upload_bytes))
     return app
+
+
+def corpus_mismatch(settings: Settings, manifest: dict | None) -> str | None:
+    """Why the served index must not be rebuilt from ``settings.corpus_dir``: it was built
+    from another corpus folder (re-ingesting would drop that folder's documents); None
+    when it names the same folder or none (no index, or one built before indexes named it).
+
+    >>> corpus_mismatch(Settings(corpus_dir="/data/a"), {"corpus_dir": "/data/a"}) is None
+    True
+    >>> print(corpus_mismatch(Settings(corpus_dir="/data/a"), {"corpus_dir": "/data/b"}))
+    ... # doctest: +ELLIPSIS
+    the served index was built from the corpus folder /data/b, not from /data/a ...
+    """
+    built = (manifest or {}).get("corpus_dir")
+    wanted = Path(settings.corpus_dir).resolve()
+    if not isinstance(built, str) or Path(built).resolve() == wanted:
+        return None
+    return (f"the served index was built from the corpus folder {built}, not from {wanted} (the "
+            f"corpus_dir setting); serving it as it is, without re-ingesting. To keep serving {built} "
+            f"and pick up its changes, set SOURCEQA_CORPUS_DIR={built}; to serve {wanted} instead, "
+            f"run `sourceqa ingest --corpus {wanted}`")
 
 
 def warm_up(settings: Settings) -> None:
     """Bring the index up to date with the corpus (a no-op when nothing changed), then
-    load it, the embedder and the model before the first question arrives."""
+    load it, the embedder and the model before the first question arrives. An index
+    built from another corpus folder is served as it is (see :func:`corpus_mismatch`)."""
     try:
-        ingest(settings)
+        try:
+            mismatch = corpus_mismatch(settings, storage_for(settings).manifest())
+        except IndexProblem:
+            mismatch = None  # unreadable: the ingest rebuilds it
+        if mismatch:
+            log.warning(mismatch)
+        else:
+            ingest(settings)
         get_engine(settings)
         make_generator(settings.llm, settings)
         log.info("models loaded; ready")
@@ -58,4 +90,4 @@ def serve(settings: Settings) -> None:
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
 
-__all__ = ["TOKEN_COOKIE", "create_app", "is_loopback", "serve", "warm_up"]
+__all__ = ["TOKEN_COOKIE", "corpus_mismatch", "create_app", "is_loopback", "serve", "warm_up"]

@@ -14,24 +14,33 @@ from collections.abc import Iterator
 import gradio as gr
 
 from ingest import IndexProblem, SettingsError
+from ingest.readers import READERS
 from ingest.settings import Settings
 from ingest.storage import storage_for
-from qa import Answer, stream
+from qa import Answer, stream, suggestions
 from qa.api import engine_loaded
 
 from .feedback import FeedbackEntry, answer_record, feedback_store, new_answer_id
 from .http import allowed_llms, check_llm, public_message
-from .page import PAGE_JS, TOOLS_HTML, VIEWER_HTML
+from .page import PAGE_JS, TOOLS_HTML, VIEWER_HTML, upload_html
 from .render import API_LINE, answer_html, checking_html, sources_html, status_html
+from .upload import upload_refusal
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = [
-    "What is calcinosis cutis?",
-    "What is the most frequent cause of metastatic calcinosis cutis?",
-    "How is calcinosis cutis treated?",
-    "Where do the lesions of tumoral calcinosis appear?",
-]
+EXAMPLES = 4  # example buttons: questions derived from the index's headings that it answers
+
+
+def example_updates(settings: Settings) -> list:
+    """The example buttons on page load: the suggested questions, the rest hidden (all of
+    them while there is no index yet)."""
+    try:
+        shown = suggestions(settings, limit=EXAMPLES)
+    except Exception:
+        log.exception("suggested questions failed")
+        shown = []
+    return [gr.update(value=shown[i], visible=True) if i < len(shown) else gr.update(visible=False)
+            for i in range(EXAMPLES)]
 LOADING = ("Loading the index and the models (first question only; this takes a few seconds, "
            "longer if the index has to be built)\u2026")
 
@@ -187,7 +196,11 @@ def build_ui(settings: Settings) -> gr.Blocks:
                 comment = gr.Textbox(visible=False, elem_id="sq-comment", max_lines=3,
                                      placeholder="What was wrong or missing? Press Enter to send.")
                 with gr.Row():
-                    examples = [gr.Button(text, size="sm", elem_classes=["sq-example"]) for text in EXAMPLES]
+                    examples = [gr.Button("", size="sm", visible=False, elem_classes=["sq-example"])
+                                for _ in range(EXAMPLES)]
+                gr.HTML(upload_html(upload_refusal(settings), ", ".join(sorted(READERS))), elem_id="sq-add")
+                # Clicked by the page's script once a document is added: status line, suggestions.
+                refresh = gr.Button("refresh", elem_id="sq-refresh", elem_classes=["sq-hidden"])
                 with gr.Accordion("Settings", open=False):
                     backend = gr.Dropdown(backends, value=settings.llm, label="Answer backend",
                                           info="Every backend's sentences are checked against the source.")
@@ -207,13 +220,16 @@ def build_ui(settings: Settings) -> gr.Blocks:
         outputs = [box, chat, turns, sources, saved]
         box.submit(session.respond, inputs, outputs).then(session.status, [turns], status)
         send.click(session.respond, inputs, outputs).then(session.status, [turns], status)
-        for button, text in zip(examples, EXAMPLES):
-            button.click(lambda t=text: t, None, box).then(session.respond, inputs, outputs)
+        for button in examples:  # a button's label is the question it asks
+            button.click(lambda text: text, button, box).then(session.respond, inputs, outputs).then(
+                session.status, [turns], status)
         chat.like(session.rate, [turns], [rated, comment])
         comment.submit(session.comment, [comment, rated, turns], [comment])
         clear.click(lambda: ([], [], sources_html(None), []), None, [chat, turns, sources, saved])
         ui.load(lambda: session.status(), None, status)
         ui.load(restore, [saved, turns], [chat, turns, rated])  # a reload keeps the conversation
+        ui.load(lambda: example_updates(settings), None, examples)
+        refresh.click(session.status, [turns], status).then(lambda: example_updates(settings), None, examples)
     return ui
 
 

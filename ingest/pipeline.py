@@ -22,6 +22,7 @@ from .readers import CorpusError, Skipped, scan_corpus
 from .sentences import split_sentences
 from .settings import Settings, load_settings
 from .storage import storage_for
+from .suggest import SUGGESTIONS_VERSION, suggest_questions
 from .types import Chunk, CleanDocument
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,10 @@ def embedding_key(embedder_name: str, dimension: int, text: str) -> str:
     return hashlib.sha256(f"{embedder_name}\0{dimension}\0{text}".encode()).hexdigest()[:32]
 
 
-def _signature(settings: Settings, embedder: Embedder | None, corpus: dict[str, str]) -> dict:
-    """What the served index must match for an ingest to be a no-op.
+def _signature(settings: Settings, embedder: Embedder | None, corpus: dict[str, str],
+               corpus_dir: Path) -> dict:
+    """What the served index must match for an ingest to be a no-op; ``corpus_dir`` (the
+    folder read, absolute) tells ``sourceqa serve`` which folder the index was built from.
 
     ``embedder_setting`` is the configured embedder, or None when the caller passed
     one in (its name and dimension are compared then, see :func:`_up_to_date`).
@@ -102,6 +105,7 @@ def _signature(settings: Settings, embedder: Embedder | None, corpus: dict[str, 
             "embedder_setting": settings.embedder if embedder is None else None,
             "judge": settings.judge, "vector_store": settings.vector_store,
             "ann_min_vectors": settings.ann_min_vectors, "ann_nprobe": settings.ann_nprobe,
+            "corpus_dir": str(corpus_dir.resolve()), "suggestions_version": SUGGESTIONS_VERSION,
             "corpus": corpus}
 
 
@@ -185,7 +189,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
     storage = storage_for(settings, index_dir)
     where = storage.describe()
     raw_documents, skipped = scan_corpus(corpus_dir, int(settings.max_document_mb * 1_000_000))
-    signature = _signature(settings, embedder, {d.source: d.sha256 for d in raw_documents})
+    signature = _signature(settings, embedder, {d.source: d.sha256 for d in raw_documents}, corpus_dir)
 
     with storage.lock():
         served = storage.served_manifest()  # None when missing or damaged: rebuild
@@ -228,6 +232,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
             "chunk_count": len(chunks),
             "sentence_count": len(sentences),
             "preview_count": sum(len(d.previews) for d in documents),
+            "suggestions": suggest_questions(documents),  # candidates; qa shows the answered ones
         }
         storage.write_version(manifest, texts, chunks, [p for d in documents for p in d.previews],
                               sentences, {"chunks": keys[:len(chunks)], "sentences": keys[len(chunks):]},

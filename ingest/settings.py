@@ -92,6 +92,9 @@ class Settings(BaseModel):
                                      "which stops DNS rebinding); bound to a non-loopback address with "
                                      "this empty, every Host is accepted.")
     api_token: str = Field("", description="Bearer token the HTTP API and web chat require; empty: none.")
+    read_only: bool = Field(False, description="Refuse uploads into the corpus folder from the web chat "
+                            "and POST /api/upload (they are also refused while bound to a non-loopback "
+                            "address without api_token).")
     feedback_file: Path | None = Field(None, description="Feedback JSONL file; default <home>/feedback.jsonl.")
     feedback_max_mb: float = Field(50.0, gt=0, description="The feedback log stops taking entries "
                                    "at this size (the API answers 503) until an operator moves it away.")

@@ -3,7 +3,9 @@
 from .api import ask, get_engine, stream
 from .llms import Generator, GeneratorError, make_generator
 from .question import InvalidQuestion
+from .suggest import suggestions
 from .types import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
 
 __all__ = ["Answer", "Citation", "DroppedSentence", "Generator", "GeneratorError", "InvalidQuestion",
-           "Passage", "VerifiedSentence", "ask", "get_engine", "make_generator", "stream"]
+           "Passage", "VerifiedSentence", "ask", "get_engine", "make_generator", "stream",
+           "suggestions"]

@@ -131,6 +131,25 @@ def settings(seed_corpus, tmp_path, fake_embedder):
     return settings
 
 
+@pytest.fixture
+def app_settings(settings, fake_embedder, monkeypatch):
+    """The `settings` fixture's index, served with the fake embedder by name."""
+    from ingest import embedders
+
+    monkeypatch.setitem(embedders._cache, fake_embedder.name, fake_embedder)
+    return settings.model_copy(update={"embedder": fake_embedder.name, "llm": "extractive"})
+
+
+def client_for(settings, **changes):
+    """The whole app (Guard, API, chat) in process, with ``changes`` to the settings."""
+    from starlette.testclient import TestClient
+
+    from app.serve import create_app
+
+    return TestClient(create_app(settings.model_copy(update=changes)), base_url="http://localhost:7860",
+                      raise_server_exceptions=False)
+
+
 @pytest.fixture(scope="session")
 def real_embedder():
     from ingest.embedders import make_embedder

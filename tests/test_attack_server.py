@@ -11,27 +11,10 @@ import json
 from typing import ClassVar
 
 import pytest
-from conftest import QUESTION
-from starlette.testclient import TestClient
+from conftest import QUESTION, client_for
 
 from app.guard import Guard
 from app.routes import API_BODY_BYTES, RoutePolicy
-
-
-@pytest.fixture
-def app_settings(settings, fake_embedder, monkeypatch):
-    """The `settings` fixture's index, served with the fake embedder by name."""
-    from ingest import embedders
-
-    monkeypatch.setitem(embedders._cache, fake_embedder.name, fake_embedder)
-    return settings.model_copy(update={"embedder": fake_embedder.name, "llm": "extractive"})
-
-
-def client_for(settings, **changes) -> TestClient:
-    from app.serve import create_app
-
-    return TestClient(create_app(settings.model_copy(update=changes)), base_url="http://localhost:7860",
-                      raise_server_exceptions=False)
 
 
 @pytest.fixture

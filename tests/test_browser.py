@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SEED
 
 from ingest import load_index
 
@@ -347,3 +348,75 @@ def httpx_stream(url: str):
             yield [line for line in response.iter_lines() if line]
 
     return lines()
+
+
+# -- a PDF added in the page -----------------------------------------------------------------
+def _handbook(path: Path) -> Path:
+    """A 3-page PDF with bookmarks; the valve's pressure is stated on page 2 only."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_title("Orchard Irrigation Handbook")
+    for heading, body in [
+            ("Pipes", "Main lines are buried forty centimetres deep. Lateral lines run along each row."),
+            ("Valves", ("The Zorblat relief valve opens at forty-two kilopascals. It protects the drip lines "
+                       "from bursting.")),
+            ("Filters", "Screen filters are rinsed every month during the season.")]:
+        pdf.add_page()
+        pdf.start_section(heading)
+        pdf.set_font("Helvetica", "B", 16)
+        pdf.cell(0, 10, heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=12)
+        pdf.multi_cell(0, 8, body)
+    pdf.output(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def upload_server(tmp_path_factory):
+    """A server over its own copy of the seed corpus (uploads write into the corpus folder)."""
+    from conftest import Server
+
+    corpus = tmp_path_factory.mktemp("upload-corpus")
+    shutil.copy(SEED, corpus / SEED.name)
+    server = Server(tmp_path_factory.mktemp("upload-home"),
+                    {"SOURCEQA_CORPUS_DIR": str(corpus), "SOURCEQA_LLM": "extractive"},
+                    tmp_path_factory.mktemp("logs") / "upload-server.log")
+    server.corpus = corpus
+    yield server.wait_ready(timeout=240)
+    server.stop()
+
+
+def test_a_pdf_added_in_the_page_is_answered_with_its_page(upload_server, page, tmp_path):
+    other = page.context.browser.new_page()
+    try:
+        other.set_default_timeout(120_000)
+        other.goto(upload_server.url + "/")
+        other.wait_for_selector("#sq-upload-input")
+        other.wait_for_selector("button.sq-example:visible")  # questions suggested by the corpus
+        other.set_input_files("#sq-upload-input", str(_handbook(tmp_path / "irrigation.pdf")))
+        other.wait_for_function("(document.querySelector('#sq-upload .sq-upload-msg')?.innerText || '')"
+                                ".startsWith('Added irrigation.pdf')")
+        assert (upload_server.corpus / "irrigation.pdf").exists()
+        other.wait_for_function("(document.querySelector('#sq-status')?.innerText || '').includes('irrigation.pdf')")
+        bad = tmp_path / "scan.pdf"
+        bad.write_bytes(b"%PDF-1.4 nothing readable")
+        other.set_input_files("#sq-upload-input", str(bad))
+        other.wait_for_function("(document.querySelector('#sq-upload .sq-upload-msg')?.innerText || '')"
+                                ".startsWith('scan.pdf was not added')")
+        assert not (upload_server.corpus / "scan.pdf").exists()
+
+        ask(other, "At what pressure does the Zorblat relief valve open?")
+        answer = other.locator("#sq-chat .sq-answer").last
+        assert "forty-two kilopascals" in answer.locator(".sq-text").inner_text()
+        sources = answer.locator("details.sq-cites")
+        sources.locator("summary").click()
+        assert "irrigation.pdf, p. 2" in sources.inner_text()
+        answer.locator("a.sq-marker").first.click()  # the viewer shows the PDF's page
+        other.wait_for_selector("#sq-viewer mark.sq-hl")
+        assert "page 2" in other.inner_text("#sq-viewer .sq-doc").lower()
+        assert other.inner_text("#sq-viewer .sq-viewer-title") == "Orchard Irrigation Handbook"
+        assert other.locator("button.sq-example:visible").count() >= 3  # still there after the upload
+        other.screenshot(path=str(ARTIFACTS / "web_chat_upload.png"), full_page=True)
+    finally:
+        other.close()

@@ -4,25 +4,9 @@ the served index (in-process app through the real Guard, on the fake-embedder in
 from __future__ import annotations
 
 import pytest
-from conftest import GOLD, SEED
-from starlette.testclient import TestClient
+from conftest import GOLD, SEED, client_for
 
 from ingest import load_index
-
-
-@pytest.fixture
-def app_settings(settings, fake_embedder, monkeypatch):
-    from ingest import embedders
-
-    monkeypatch.setitem(embedders._cache, fake_embedder.name, fake_embedder)
-    return settings.model_copy(update={"embedder": fake_embedder.name, "llm": "extractive"})
-
-
-def client_for(settings, **changes) -> TestClient:
-    from app.serve import create_app
-
-    return TestClient(create_app(settings.model_copy(update=changes)), base_url="http://localhost:7860",
-                      raise_server_exceptions=False)
 
 
 def test_the_whole_document_with_its_sections(app_settings):

@@ -1,0 +1,63 @@
+"""Suggested questions: the ingest's candidates (manifest ``suggestions``) that the source
+answers, checked by asking each with the extractive backend (the judge decides)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from ingest.embedders import Embedder
+from ingest.index import IndexProblem
+from ingest.settings import Settings
+from ingest.storage import storage_for
+
+from .api import _where, ask
+from .judge import Judge
+
+log = logging.getLogger(__name__)
+
+# (index location, served version, limit) -> the answered candidates; one entry per index.
+_cache: dict[tuple, list[str]] = {}
+_lock = threading.Lock()
+
+
+def suggestions(settings: Settings, limit: int = 4, *, embedder: Embedder | None = None,
+                judge: Judge | None = None) -> list[str]:
+    """Up to ``limit`` of the served index's candidate questions that are answered (not
+    declined), in order; [] when there is no index (yet) or it has no candidates (an
+    index built before they existed). Computed once per index version; ``embedder`` and
+    ``judge`` are those of :func:`qa.ask` (tests pass fakes)."""
+    try:
+        manifest = storage_for(settings).manifest() or {}
+    except IndexProblem:
+        return []
+    candidates, version = manifest.get("suggestions"), manifest.get("version")
+    if not isinstance(candidates, list) or version is None:
+        return []
+    key = (_where(settings), version, limit)
+    with _lock:  # one computation at a time: page loads after the first reuse it
+        if key not in _cache:
+            try:
+                answered = _answered([c for c in candidates if isinstance(c, str)], limit,
+                                     lambda q: ask(q, llm="extractive", settings=settings,
+                                                   embedder=embedder, judge=judge))
+            except IndexProblem as problem:  # not cached: the next page load tries again
+                log.warning("no suggested questions: %s", problem)
+                return []
+            for old in [k for k in _cache if k[0] == key[0] and k[1] != version]:
+                del _cache[old]
+            _cache[key] = answered
+        return list(_cache[key])
+
+
+def _answered(candidates: list[str], limit: int, answer) -> list[str]:
+    kept: list[str] = []
+    for question in candidates:
+        if len(kept) >= limit:
+            break
+        try:
+            if not answer(question).abstained:
+                kept.append(question)
+        except ValueError as problem:  # a candidate too long for max_question_chars
+            log.warning("suggested question %r not checked: %s", question, problem)
+    return kept
