@@ -200,7 +200,8 @@ PAGE_JS = r"""
           box.dataset.added = (box.dataset.added || '') + file.name + '\n';
           document.querySelector('#sq-refresh')?.click();  // the status line names it
         } else {
-          msg.textContent = `${file.name} was not added: ${body.error || 'HTTP ' + xhr.status}`;
+          const why = (body.error || 'HTTP ' + xhr.status).replace(file.name + ': ', '');
+          msg.textContent = `${file.name} was not added: ${why}`;
         }
         resolve();
       };

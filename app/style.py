@@ -82,7 +82,8 @@ mark.sq-quote { background: #fde68a; color: #111827; padding: 0 2px; }
     margin: 6px 0; color: #374151; }
 .sq-upload.sq-drop { background: #eff6ff; border-color: #1d4ed8; }
 .sq-upload-pick { font-weight: 600; cursor: pointer; }
-.sq-upload input[type=file] { font-size: 0.85em; max-width: 18em; padding: 2px; }
+.sq-upload input[type=file] { font-size: 0.85em; max-width: 18em; padding: 2px; color: inherit;
+    background: transparent; }
 .sq-upload-hint { color: #4b5563; }
 .sq-upload-bar { display: block; width: 100%; margin-top: 4px; }
 .sq-upload-bar[hidden] { display: none; }
