@@ -66,7 +66,7 @@ train-judge: install
 	$(BIN)/python -m qa.calibrate --data $(DATA)
 
 lint: install
-	$(BIN)/ruff check ingest qa app evals tests bench
+	$(BIN)/ruff check core ingest qa app evals tests bench
 
 clean:
 	rm -rf .sourceqa .pytest_cache

@@ -15,7 +15,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def _settings(args: argparse.Namespace):
-    from ingest.settings import load_settings
+    from core.settings import load_settings
 
     return load_settings(corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
                          llm=getattr(args, "llm", None), top_k=getattr(args, "top_k", None),
@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    from ingest import CorpusError, IndexProblem, SettingsError
+    from core.settings import SettingsError
+    from ingest import CorpusError, IndexProblem
 
     try:
         return args.run(args)

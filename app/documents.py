@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from core.settings import Settings
 from ingest import LoadedIndex
-from ingest.settings import Settings
 from ingest.storage import storage_for
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from qa.types import Answer
+from core.answer import Answer
 
 RATINGS = ("up", "down")
 # Bounds of one entry's fields (the HTTP API refuses larger ones; the chat, whose answer

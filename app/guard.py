@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
-from ingest.settings import Settings
+from core.settings import Settings
 
 from .routes import RoutePolicy
 
@@ -82,7 +82,7 @@ def host_name(header: str) -> str:
 def host_allowed(header: str, settings: Settings) -> bool:
     """Whether a request's Host header names this server.
 
-    >>> from ingest.settings import Settings
+    >>> from core.settings import Settings
     >>> host_allowed("localhost:7860", Settings()), host_allowed("attacker.example", Settings())
     (True, False)
     >>> host_allowed("qa.example", Settings(allowed_hosts=("qa.example",)))

@@ -25,8 +25,8 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ingest import IndexProblem, SettingsError
-from ingest.settings import Settings
+from core.settings import Settings, SettingsError
+from ingest import IndexProblem
 from ingest.storage import storage_for
 from qa import Answer, VerifiedSentence, ask, stream
 from qa.api import check_served, engine_loaded
@@ -109,7 +109,7 @@ def _error(code: int, message: str, **extra) -> JSONResponse:
 def public_message(problem: Exception, settings: Settings) -> str:
     """An index problem as one line for clients: no server paths (the log keeps them).
 
-    >>> from ingest.settings import Settings
+    >>> from core.settings import Settings
     >>> s = Settings(home="/srv/qa")
     >>> public_message(RuntimeError("index file /srv/qa/index/v-1/x.npy is missing"), s)
     'index file <index>/v-1/x.npy is missing'

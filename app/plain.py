@@ -3,7 +3,7 @@ Markdown (one turn of the conversation export), citations as numbered footnotes.
 
 from __future__ import annotations
 
-from qa.types import Answer, Citation
+from core.answer import Answer, Citation
 
 
 def _where(citation: Citation) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import urlencode
 
+from core.answer import Answer, Citation, Passage, VerifiedSentence
 from qa import prompts
-from qa.types import Answer, Citation, Passage, VerifiedSentence
 
 from .page import CSS
 from .plain import answer_markdown, answer_text
@@ -93,7 +93,7 @@ COPY_BUTTON = '<button type="button" class="sq-copy">Copy with sources</button>'
 def answer_html(answer: Answer, key: str = "a", turn: int | None = None) -> str:
     """The chat message for a final answer; ``key`` makes its element ids unique in the page.
 
-    >>> from qa.types import Answer
+    >>> from core.answer import Answer
     >>> answer_html(Answer("q", "No. [1]", True, [], [], "extractive")).split("<span")[0]
     '<div class="sq-abstain"><strong>Not in the source.</strong> No. [1]'
     """

@@ -9,8 +9,8 @@ from pathlib import Path
 import gradio as gr
 from fastapi import FastAPI
 
+from core.settings import Settings
 from ingest import IndexProblem, ingest
-from ingest.settings import Settings
 from ingest.storage import storage_for
 from qa import get_engine, make_generator
 

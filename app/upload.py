@@ -18,10 +18,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.settings import Settings
 from ingest import CorpusError, IndexProblem, ingest
 from ingest.formats import Unreadable
 from ingest.readers import KINDS, READERS
-from ingest.settings import Settings
 
 from .guard import is_loopback
 
@@ -51,7 +51,7 @@ class Uploaded:
 def upload_refusal(settings: Settings) -> str | None:
     """Why uploads are off for these settings, or None when they are on.
 
-    >>> from ingest.settings import Settings
+    >>> from core.settings import Settings
     >>> upload_refusal(Settings()) is None, upload_refusal(Settings(read_only=True))
     (True, 'uploads are off on this server (the read_only setting)')
     >>> upload_refusal(Settings(host="0.0.0.0"))

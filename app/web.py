@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from ingest import IndexProblem, SettingsError
+from core.settings import Settings, SettingsError
+from ingest import IndexProblem
 from ingest.readers import READERS
-from ingest.settings import Settings
 from ingest.storage import storage_for
 from qa import Answer, stream, suggestions
 from qa.api import engine_loaded

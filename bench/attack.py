@@ -19,7 +19,7 @@ stderr. One run takes about 6 to 10 minutes on 2 cores.
 Versions differ in their internals; the script depends only on the CLI (``ingest``,
 ``ask --json``, ``serve --port``), the HTTP API, the settings both versions know, the
 index layout (``CURRENT``, ``manifest.json``), and three Python entry points named by the
-issue: ``qa.llms.packaged_smollm2``, ``ingest.sentences.split_sentences`` and
+issue: ``qa.llms.packaged_smollm2``, ``core.text.split_sentences`` and
 ``app.web.ChatSession(...).status()``.
 """
 
@@ -701,7 +701,7 @@ def attack_document_loss(t: Tally, ctx: Context) -> None:
 # -- 7. ingest cost -------------------------------------------------------------------------
 SPLIT_TIMING = """
 import sys, time
-from ingest.sentences import split_sentences
+from core.text import split_sentences
 for n in (4000, 16000):
     best = None
     for _ in range(3):
@@ -760,7 +760,7 @@ def attack_ingest_cost(t: Tally, ctx: Context) -> None:
 
 
 # -- 8. file names as HTML ------------------------------------------------------------------
-STATUS = ("from app.web import ChatSession; from ingest.settings import load_settings; "
+STATUS = ("from app.web import ChatSession; from core.settings import load_settings; "
           "print(ChatSession(load_settings()).status())")
 
 
@@ -831,7 +831,7 @@ def attack_smaller_items(t: Tally, ctx: Context) -> None:
 # -- 11. python API types -------------------------------------------------------------------
 PYTHON_API = r"""
 import json
-from ingest.settings import load_settings
+from core.settings import load_settings
 from qa import ask
 
 settings = load_settings()

@@ -66,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=2000, help="unrelated documents to add")
     parser.add_argument("--out", type=Path, default=BENCH / "distractors.json")
     args = parser.parse_args(argv)
+    from core.settings import load_settings
     from evals.cases import load_cases
-    from ingest import ingest, load_settings
+    from ingest import ingest
 
     cases = load_cases()
     results = {}

@@ -28,8 +28,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import pgserver
 
+    from core.settings import load_settings
     from evals.cases import load_cases
-    from ingest import ingest, load_settings
+    from ingest import ingest
     from ingest.embedders import make_embedder
     from qa import ask
 

@@ -59,7 +59,7 @@ class SourceQA:
     name = "sourceqa"
 
     def __init__(self) -> None:
-        from ingest import load_settings
+        from core.settings import load_settings
         from ingest.embedders import make_embedder
 
         self.home = Path(tempfile.mkdtemp(prefix="bench-sourceqa-"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from ingest.settings import Settings
+from core.settings import Settings
 
 
 def _ms(seconds: float) -> str:

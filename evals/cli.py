@@ -17,7 +17,7 @@ def evaluate(backends: list[str], *, cases_path: Path | None = None, out_dir: Pa
     """Run every backend over the cases; returns {backend: report}, written under out_dir."""
     from functools import partial
 
-    from ingest.settings import load_settings
+    from core.settings import load_settings
     from qa import ask
 
     from .cases import DEFAULT_CASES, load_cases
@@ -58,7 +58,7 @@ def summary_table(reports: dict[str, dict]) -> str:
 def squad_settings(corpus_dir: Path, out_dir: Path, settings=None):
     """``settings`` (default: load_settings()) with ``corpus_dir`` indexed into
     ``<out_dir>/index``, apart from the main index."""
-    from ingest.settings import load_settings
+    from core.settings import load_settings
 
     base = settings or load_settings()
     return base.model_copy(update={"corpus_dir": Path(corpus_dir), "index_dir": Path(out_dir) / "index"})
@@ -71,8 +71,8 @@ def evaluate_squad(backends: list[str], *, cases_path: Path, corpus_dir: Path,
     under ``out_dir/<backend>``; returns {backend: report} (see evals/squad.py)."""
     from functools import partial
 
+    from core.settings import load_settings
     from ingest import ingest
-    from ingest.settings import load_settings
     from qa import ask
 
     from .squad import load_squad, run_squad, sample, write_squad_reports

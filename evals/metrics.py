@@ -1,4 +1,4 @@
-"""Score one :class:`qa.types.Answer` against one :class:`EvalCase`.
+"""Score one :class:`core.answer.Answer` against one :class:`EvalCase`.
 
 Definitions (``None`` where a metric does not apply to the case):
 
@@ -28,8 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ingest.types import Section
-from qa.types import Answer, Citation
+from core.answer import Answer, Citation
+from core.types import Section
 
 from .cases import EvalCase
 from .validate import Span, gold_spans, overlaps

@@ -11,8 +11,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ingest.types import Section
-from qa.types import Answer
+from core.answer import Answer
+from core.types import Section
 
 from .cases import EvalCase
 from .metrics import CaseScore, score_case

@@ -21,8 +21,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from core.answer import Answer
 from qa.judge_data import CALIBRATION_ARTICLES, TRAIN_ARTICLES, VALIDATION_ARTICLES  # noqa: F401
-from qa.types import Answer
 
 from .metrics import marker_free, normalize_answer, token_f1
 from .report import _table, fmt, mean, percentile

@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from core.types import CleanDocument, Section
 from ingest.clean import clean_page
 from ingest.readers import read_corpus
-from ingest.types import CleanDocument, Section
 
 from .cases import DEFAULT_CASES, CaseFileError, EvalCase, load_cases
 
@@ -161,7 +161,7 @@ def validate_cases(cases: Sequence[EvalCase], documents: Mapping[str, str],
 
 
 def _configured_corpus() -> Path:
-    from ingest.settings import load_settings  # reads config and environment
+    from core.settings import load_settings  # reads config and environment
 
     return Path(load_settings().corpus_dir)
 

@@ -3,9 +3,6 @@
 from .index import IndexProblem, LoadedIndex, load_index, read_manifest
 from .pipeline import IngestReport, ingest
 from .readers import CorpusError
-from .settings import Settings, SettingsError, load_settings
-from .types import Chunk, CleanDocument, Preview, Section
 
-__all__ = ["Chunk", "CleanDocument", "CorpusError", "IndexProblem", "IngestReport", "LoadedIndex",
-           "Preview", "Section", "Settings", "SettingsError", "ingest", "load_index", "load_settings",
+__all__ = ["CorpusError", "IndexProblem", "IngestReport", "LoadedIndex", "ingest", "load_index",
            "read_manifest"]

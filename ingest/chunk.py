@@ -10,8 +10,8 @@ from __future__ import annotations
 import bisect
 import hashlib
 
-from .sentences import split_sentences
-from .types import Chunk, CleanDocument, Preview
+from core.text import split_sentences
+from core.types import Chunk, CleanDocument, Preview
 
 CHUNKING_VERSION = "2"
 

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from .types import CleanDocument, Preview, Section
+from core.types import CleanDocument, Preview, Section
 
 CLEANING_VERSION = "4"
 

@@ -34,9 +34,10 @@ from typing import NoReturn
 
 import numpy as np
 
+from core.types import Chunk, Preview, SentenceRow, page_at
+
 from .keyword import KeywordIndex
 from .stores import STORES, VectorStore, load_vector_store
-from .types import Chunk, Preview, page_at
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +77,6 @@ def _reason(error: BaseException) -> str:
 
 def _damaged(what: str) -> IndexProblem:
     return IndexProblem(f"{_plain(what)}; {REBUILD}")
-
-
-@dataclass(frozen=True)
-class SentenceRow:
-    """A sentence of the corpus, located in its document and its chunk."""
-
-    source: str
-    start: int
-    end: int
-    chunk: int  # row in the chunk table
 
 
 @dataclass

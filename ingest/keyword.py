@@ -4,33 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import Counter
 from pathlib import Path
 
-STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "may", "might", "also", "s", "t"])
-
-
-def stem(word: str) -> str:
-    """A light suffix stripper, enough to match plurals and common inflections.
-
-    >>> [stem(w) for w in ["nodules", "calcified", "affects", "joints", "infections"]]
-    ['nodul', 'calcifi', 'affect', 'joint', 'infection']
-    """
-    for suffix in ("ies", "es", "ed", "ing", "ly", "s", "e"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased, stemmed content words and numbers.
-
-    >>> tokenize("The lesions are found around joints, 1 mm wide.")
-    ['lesion', 'found', 'around', 'joint', '1', 'mm', 'wide']
-    """
-    words = re.findall(r"[a-z0-9]+(?:\.[0-9]+)?", text.lower())
-    return [stem(w) for w in words if w not in STOPWORDS]
+from core.text import tokenize
 
 
 class KeywordIndex:

@@ -26,10 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .index import IndexProblem, LoadedIndex, SentenceRow, pages_problem
-from .keyword import STOPWORDS, KeywordIndex, tokenize
-from .settings import Settings, SettingsError
-from .types import Chunk, Preview
+from core.settings import Settings, SettingsError
+from core.text import STOPWORDS, tokenize
+from core.types import Chunk, Preview, SentenceRow
+
+from .index import IndexProblem, LoadedIndex, pages_problem
+from .keyword import KeywordIndex
 
 log = logging.getLogger(__name__)
 

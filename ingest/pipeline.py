@@ -13,17 +13,17 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from core.settings import Settings, load_settings
+from core.text import split_sentences
+from core.types import Chunk, CleanDocument, SentenceRow
+
 from .chunk import CHUNKING_VERSION, chunk_document, preview_chunks
 from .clean import CLEANING_VERSION, clean_page
 from .embedders import Embedder, make_embedder
-from .index import SentenceRow
 from .keyword import KeywordIndex
 from .readers import CorpusError, Skipped, scan_corpus
-from .sentences import split_sentences
-from .settings import Settings, load_settings
 from .storage import storage_for
 from .suggest import SUGGESTIONS_VERSION, suggest_questions
-from .types import Chunk, CleanDocument
 
 log = logging.getLogger(__name__)
 EMBED_BATCH = 256

@@ -16,12 +16,13 @@ from typing import Protocol
 
 import numpy as np
 
+from core.settings import Settings
+from core.types import Chunk, Preview, SentenceRow
+
 from . import index as files
-from .index import LoadedIndex, SentenceRow
+from .index import LoadedIndex
 from .keyword import KeywordIndex
-from .settings import Settings
 from .stores import new_vector_store
-from .types import Chunk, Preview
 
 
 class Storage(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .types import CleanDocument
+from core.types import CleanDocument
 
 SUGGESTIONS_VERSION = "1"
 MAX_SUGGESTIONS = 12

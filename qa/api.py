@@ -13,17 +13,17 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from core.answer import Answer, VerifiedSentence
+from core.settings import Settings, load_settings
 from ingest.embedders import Embedder, make_embedder
 from ingest.index import IndexProblem, check_compatible
 from ingest.pipeline import ingest
-from ingest.settings import Settings, load_settings
 from ingest.storage import storage_for
 
 from .engine import Engine
 from .judge import Judge, make_judge
 from .llms import Generator, make_generator
 from .question import InvalidQuestion, normalise
-from .types import Answer, VerifiedSentence
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def ask(question: str, *, llm: str | Generator | None = None, top_k: int | None 
     first, so a follow-up ("And how is it treated?") is answered as a standalone
     question (``Answer.standalone``); ``judge`` overrides the ``judge`` setting with a
     Judge object (tests pass a fake); ``settings`` defaults to
-    :func:`ingest.settings.load_settings`. Raises ``ValueError`` (``InvalidQuestion``
+    :func:`core.settings.load_settings`. Raises ``ValueError`` (``InvalidQuestion``
     for the question and history) for an empty, too long or non-text question and for any
     argument of the wrong type; a backend that fails, at once or halfway, never raises: the
     source sentences are shown with a note instead.

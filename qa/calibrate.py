@@ -113,7 +113,8 @@ def _questions(squad: Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ingest import ingest, load_settings
+    from core.settings import load_settings
+    from ingest import ingest
     from qa.api import get_engine
 
     from .train import REPO_ROOT, make_ranker

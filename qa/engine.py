@@ -14,10 +14,11 @@ from collections.abc import Callable
 from collections.abc import Generator as PyGenerator
 from dataclasses import dataclass, field, replace
 
+from core.answer import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
+from core.settings import Settings
+from core.text import tokenize
 from ingest.embedders import Embedder
 from ingest.index import LoadedIndex
-from ingest.keyword import tokenize
-from ingest.settings import Settings
 
 from . import prompts
 from .evidence import score_sentences
@@ -27,7 +28,6 @@ from .llms import Generator, GeneratorError, lazy_stream, with_deadline
 from .question import InvalidQuestion, analyse, normalise
 from .retrieve import HybridRetriever
 from .thresholds import Thresholds
-from .types import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
 from .verify import check
 
 JUDGE_CANDIDATES = 16  # pre-ranked sentences the judge reads per question (latency vs recall)

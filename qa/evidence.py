@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.text import stem, tokenize
 from ingest.index import LoadedIndex
-from ingest.keyword import stem, tokenize
 
 DENSE_WEIGHT = 0.5
 

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.sentences import split_sentences
+from core.text import split_sentences
 
 from .judge import evidence_text, judge_query
 

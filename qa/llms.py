@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from ingest.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

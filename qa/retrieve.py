@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.answer import Passage
 from ingest.embedders import Embedder
 from ingest.index import LoadedIndex
-
-from .types import Passage
 
 RRF_K = 60  # the usual constant of reciprocal rank fusion
 

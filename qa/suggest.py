@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 import threading
 
+from core.settings import Settings
 from ingest.embedders import Embedder
 from ingest.index import IndexProblem
-from ingest.settings import Settings
 from ingest.storage import storage_for
 
 from .api import _where, ask

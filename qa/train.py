@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.keyword import tokenize
+from core.text import tokenize
 
 from . import judge_data as data
 from .judge import BUNDLED_JUDGE, MAX_TOKENS

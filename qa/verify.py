@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.keyword import stem, tokenize
+from core.text import stem, tokenize
 
 # Words an answer may use without the source using them: they carry no claim.
 GENERIC = frozenset(stem(w) for w in [

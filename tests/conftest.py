@@ -40,7 +40,7 @@ class FakeEmbedder:
         self.texts = 0
 
     def embed(self, texts):
-        from ingest.keyword import tokenize
+        from core.text import tokenize
 
         self.calls += 1
         self.texts += len(texts)
@@ -84,7 +84,7 @@ class FakeJudge:
         self.scale = 1.0  # multiplies every probability
 
     def score(self, pairs):
-        from ingest.keyword import tokenize
+        from core.text import tokenize
         from qa.judge import CLAIM_MARKER
 
         self.calls += 1
@@ -124,7 +124,8 @@ def seed_corpus(tmp_path):
 @pytest.fixture
 def settings(seed_corpus, tmp_path, fake_embedder):
     """Settings with a copy of the seed corpus indexed by the fake embedder."""
-    from ingest import ingest, load_settings
+    from core.settings import load_settings
+    from ingest import ingest
 
     settings = load_settings(environ={}, home=tmp_path / "home", corpus_dir=seed_corpus, judge="fake")
     ingest(settings, embedder=fake_embedder)
@@ -160,7 +161,8 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def real_settings(tmp_path_factory, real_embedder):
     """Settings with an index of the seed corpus built by the real embedder (once per run)."""
-    from ingest import ingest, load_settings
+    from core.settings import load_settings
+    from ingest import ingest
 
     home = tmp_path_factory.mktemp("real-home")
     settings = load_settings(environ={}, home=home, corpus_dir=SEED.parent)

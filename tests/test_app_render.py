@@ -6,7 +6,7 @@ from html import unescape
 
 from app.plain import answer_markdown, answer_text
 from app.render import answer_html, checking_html, sources_html, status_line
-from qa.types import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
+from core.answer import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
 
 DOC = "Intro line. Chronic renal failure is the most frequent underlying cause. After text."
 START = DOC.index("Chronic")

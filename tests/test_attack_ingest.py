@@ -16,12 +16,13 @@ from conftest import SEED, FakeEmbedder
 
 import ingest.index as files
 from app.cli import main
-from ingest import IndexProblem, ingest, load_index, load_settings, pipeline
+from core.settings import load_settings
+from core.text import split_sentences
+from ingest import IndexProblem, ingest, load_index, pipeline
 from ingest.chunk import chunk_document
 from ingest.clean import clean_page
 from ingest.index import check_compatible, current_version, file_sha256, read_manifest
 from ingest.readers import html_to_text
-from ingest.sentences import split_sentences
 from ingest.storage import storage_for
 
 # -- A. index damage ------------------------------------------------------------------------
@@ -379,7 +380,8 @@ def test_a_really_read_only_home_is_one_line(tmp_path, monkeypatch, capsys, seed
 
 
 def test_a_file_of_one_short_line_is_indexed(tmp_path, fake_embedder):
-    from ingest import ingest, load_index, load_settings
+    from core.settings import load_settings
+    from ingest import ingest, load_index
 
     corpus = tmp_path / "short"
     corpus.mkdir()

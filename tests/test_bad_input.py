@@ -10,7 +10,8 @@ import pytest
 from conftest import GOLD, QUESTION
 
 from app.cli import main
-from ingest import CorpusError, SettingsError, ingest, load_index, load_settings
+from core.settings import SettingsError, load_settings
+from ingest import CorpusError, ingest, load_index
 from qa import InvalidQuestion, ask
 
 

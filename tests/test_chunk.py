@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from conftest import SEED
 
+from core.text import split_sentences
 from ingest.chunk import chunk_document
 from ingest.clean import clean_page
-from ingest.sentences import split_sentences
 
 DOCUMENT = clean_page(SEED.read_text(encoding="utf-8"), "calcinosis_cutis.txt")
 

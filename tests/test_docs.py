@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.settings import Settings
+from core.settings import Settings
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -46,7 +46,7 @@ def test_the_token_is_required_when_set(app_settings):
 
 
 def test_no_index_is_a_503_that_says_what_to_run(tmp_path):
-    from ingest import load_settings
+    from core.settings import load_settings
 
     settings = load_settings(environ={}, home=tmp_path / "empty", corpus_dir=tmp_path)
     with client_for(settings) as client:
@@ -58,7 +58,7 @@ def test_pages_are_sent_for_a_paged_document():
     from types import SimpleNamespace
 
     from app.documents import documents_of
-    from ingest.types import Chunk
+    from core.types import Chunk
 
     index = SimpleNamespace(documents={"a.pdf": "Title\n\nBody one. Body two."}, pages={"a.pdf": [0, 12]},
                             chunks=[Chunk("c", "a.pdf", "Title", 7, 26, "Body one. Body two.")])

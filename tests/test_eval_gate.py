@@ -7,11 +7,11 @@ import json
 
 import pytest
 
+from core.settings import REPO_ROOT
 from evals.cases import load_cases
 from evals.cli import THRESHOLDS, evaluate, summary_table
 from evals.runner import check_thresholds, load_thresholds
 from evals.validate import document_sections, document_texts, load_corpus, validate_cases
-from ingest.settings import REPO_ROOT
 
 
 def test_curated_set_is_well_formed_and_quotes_the_cleaned_document():

@@ -7,6 +7,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from core.answer import Answer, Citation, Passage
 from evals.cases import EvalCase, Evidence
 from evals.compare import compare_reports
 from evals.metrics import (
@@ -19,7 +20,6 @@ from evals.metrics import (
 )
 from evals.runner import check_thresholds, run_eval, write_reports
 from ingest.clean import clean_page
-from qa.types import Answer, Citation, Passage
 
 SOURCE = "fern.md"
 RAW = """# Frost Fern

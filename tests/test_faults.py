@@ -95,7 +95,8 @@ sys.path.insert(0, {tests!r})
 from conftest import FakeEmbedder
 import ingest.index as index
 from ingest.keyword import KeywordIndex
-from ingest import ingest, load_settings
+from core.settings import load_settings
+from ingest import ingest
 
 def step(name, real):
     def wrapped(*args, **kwargs):

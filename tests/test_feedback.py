@@ -9,8 +9,8 @@ import pytest
 
 from app.cli import main
 from app.feedback import FeedbackEntry, JsonlFeedback, draft_cases
+from core.answer import Answer, Citation
 from evals.cases import CaseFileError, load_cases
-from qa.types import Answer, Citation
 
 CITATION = Citation(1, "Chronic renal failure is the most frequent underlying cause.", "doc.txt",
                     "Classification > Metastatic calcinosis cutis", 10, 70)

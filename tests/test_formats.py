@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from ingest import CorpusError, ingest, load_index, load_settings
+from core.answer import Answer, Citation
+from core.settings import load_settings
+from ingest import CorpusError, ingest, load_index
 from ingest.clean import clean_page
 from ingest.index import current_version
 from ingest.pdf import NO_TEXT_LAYER
 from ingest.readers import SUFFIXES, scan_corpus
 from qa import ask
-from qa.types import Answer, Citation
 
 PAGE_2 = "Wash the copper widgets in warm vinegar every single week."
 PAGE_3 = "Store the copper widgets in a dry cedar box away from sunlight."

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from conftest import HOSTILE, FakeLLM
 
-from ingest import ingest, load_index, load_settings
+from core.settings import load_settings
+from ingest import ingest, load_index
 from qa import ask
 from qa.prompts import INSTRUCTION_DECLINED, SYSTEM_PROMPT
 
@@ -129,7 +130,7 @@ def test_no_permissive_cors(hostile_server):
 
 @pytest.mark.real
 def test_binds_to_loopback_only(hostile_server):
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     assert Settings().host == "127.0.0.1"
     addresses = {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)}

@@ -40,7 +40,7 @@ def test_the_servers_backend_answers_when_the_client_names_none(server):
 
 
 def test_the_default_backend_is_extractive():
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     assert Settings().llm == "extractive" and "local" in Settings().api_llms
 

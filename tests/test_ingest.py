@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from ingest import CorpusError, IndexProblem, SettingsError, ingest, load_index, load_settings
+from core.settings import SettingsError, load_settings
+from ingest import CorpusError, IndexProblem, ingest, load_index
 from ingest.index import current_version
 from ingest.keyword import KeywordIndex
 

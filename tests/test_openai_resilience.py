@@ -16,7 +16,8 @@ from conftest import GOLD, QUESTION
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ingest import ingest, load_settings
+from core.settings import load_settings
+from ingest import ingest
 from qa import ask
 from qa.llms import GeneratorError, OpenAIGenerator
 

@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from conftest import QUESTION
 
+from core.answer import Answer, Citation
 from evals.cli import THRESHOLDS, evaluate_squad
 from evals.runner import check_thresholds, load_thresholds
 from evals.squad import (
@@ -26,7 +27,6 @@ from evals.squad import (
     squad_limits,
     squad_table,
 )
-from qa.types import Answer, Citation
 
 CASE = SquadCase("q1", "Packet_switching", "Who developed packet switching?", True,
                  ("Paul Baran", "Baran"))

@@ -147,7 +147,7 @@ def test_only_answered_candidates_are_suggested_and_cached_per_version(settings,
 
 
 def test_no_index_no_suggestions(tmp_path):
-    from ingest import load_settings
+    from core.settings import load_settings
     from qa import suggestions
 
     assert suggestions(load_settings(environ={}, home=tmp_path / "empty", corpus_dir=tmp_path)) == []
@@ -243,7 +243,8 @@ Needle ice is a thin column of ice that pushes up from moist soil on cold clear 
 
 @pytest.mark.real
 def test_real_suggestions_are_answered_on_the_seed_and_another_corpus(real_settings, real_embedder, tmp_path):
-    from ingest import ingest, load_settings
+    from core.settings import load_settings
+    from ingest import ingest
 
     seed = _check_answered(real_settings, real_embedder, 3)
     corpus = tmp_path / "frost"

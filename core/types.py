@@ -1,4 +1,4 @@
-"""Plain data that flows out of the ingest stage."""
+"""Plain data about documents that flows between the stages: sections, chunks, sentences."""
 
 from __future__ import annotations
 
@@ -83,3 +83,13 @@ class Chunk:
     def embed_text(self) -> str:
         """What the embedder and the keyword index read: heading path, then text."""
         return f"{self.section}: {self.text}"
+
+
+@dataclass(frozen=True)
+class SentenceRow:
+    """A sentence of the corpus, located in its document and its chunk."""
+
+    source: str
+    start: int
+    end: int
+    chunk: int  # row in the chunk table
