@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from core.index import Index
 from core.settings import Settings
-from ingest import LoadedIndex
 from ingest.storage import storage_for
 
 
@@ -44,7 +44,7 @@ def _heading_start(text: str, heading: str, body_start: int) -> int:
     return body_start
 
 
-def documents_of(index: LoadedIndex) -> dict[str, SourceDocument]:
+def documents_of(index: Index) -> dict[str, SourceDocument]:
     """Every document of an index with its sections (from the chunks' heading paths)."""
     spans: dict[str, dict[str, list[int]]] = {}
     for chunk in index.chunks:
@@ -56,7 +56,7 @@ def documents_of(index: LoadedIndex) -> dict[str, SourceDocument]:
         for path, (start, end) in sorted(spans.get(source, {}).items(), key=lambda item: item[1][0]):
             parts = path.split(" > ")
             sections.append({"path": parts, "start": _heading_start(text, parts[-1], start), "end": end})
-        pages = tuple(int(p) for p in index.pages.get(source, ()))
+        pages = index.page_starts(source)
         out[source] = SourceDocument(source, text, tuple(sections), pages)
     return out
 

@@ -19,6 +19,7 @@ otherwise it is body text like the rest, and the title is the file's name.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -363,3 +364,17 @@ def _page_offsets(page_lines: list[int], placed: list[tuple[int, int]], length: 
             piece += 1
         offsets.append(placed[piece][0] if piece < len(placed) else length)
     return tuple(offsets)
+
+
+def topic_names(titles: Iterable[str], headings: Iterable[str]) -> list[str]:
+    """Names a question can be about, longest first, from titles and heading paths.
+
+    >>> topic_names(["Calcinosis Cutis"], ["Treatment", "Classification > Tumoral calcinosis"])
+    ['tumoral calcinosis', 'calcinosis cutis']
+    """
+    names = {title.strip().lower() for title in titles if title.strip()}
+    for heading in headings:
+        leaf = heading.split(" > ")[-1].strip().lower()
+        if leaf and leaf not in TOP_LEVEL_SECTIONS:
+            names.add(leaf)
+    return sorted(names, key=lambda name: (-len(name), name))

@@ -23,6 +23,7 @@ import hashlib
 import itertools
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -36,6 +37,7 @@ import numpy as np
 
 from core.types import Chunk, Preview, SentenceRow, page_at
 
+from .clean import topic_names
 from .keyword import KeywordIndex
 from .stores import STORES, VectorStore, load_vector_store
 
@@ -93,6 +95,35 @@ class LoadedIndex:
     path: Path
     keys: dict[str, list[str | None]] = field(default_factory=dict)  # embedding keys per table
     pages: dict[str, list[int]] = field(default_factory=dict)  # source -> page starts (PDFs)
+
+    # -- the read interface (core.index.Index) --------------------------------------------
+    @property
+    def version(self) -> str:
+        return str(self.manifest.get("version", ""))
+
+    @property
+    def titles(self) -> dict[str, str]:
+        return {source: text.split("\n", 1)[0] for source, text in self.documents.items()}  # line 1
+
+    @property
+    def topics(self) -> list[str]:
+        return topic_names(self.titles.values(), (chunk.section for chunk in self.chunks))
+
+    def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        return self.vectors.search(vector, k)
+
+    def search_keywords(self, query: str, k: int) -> list[tuple[int, float]]:
+        return self.keywords.search(query, k)
+
+    def chunk_cosine(self, row: int, vector: np.ndarray) -> float:
+        return float(self.chunk_vectors[row] @ vector)
+
+    def idf(self, token: str) -> float:
+        known = self.keywords.idf.get(token)
+        return known if known is not None else math.log(1 + (len(self.chunks) + 0.5) / 0.5)
+
+    def page_starts(self, source: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in self.pages.get(source, ()))
 
     def sentence_text(self, row: SentenceRow) -> str:
         return self.documents[row.source][row.start:row.end]

@@ -15,14 +15,14 @@ from collections.abc import Generator as PyGenerator
 from dataclasses import dataclass, field, replace
 
 from core.answer import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
+from core.index import Index
 from core.settings import Settings
 from core.text import tokenize
 from ingest.embedders import Embedder
-from ingest.index import LoadedIndex
 
 from . import prompts
 from .evidence import score_sentences
-from .followup import rewrite, topic_names
+from .followup import rewrite
 from .judge import Judge, evidence_text, judge_query
 from .llms import Generator, GeneratorError, lazy_stream, with_deadline
 from .question import InvalidQuestion, analyse, normalise
@@ -149,7 +149,7 @@ def refers_back(sentence: str) -> bool:
 
 
 class Engine:
-    def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder, judge: Judge) -> None:
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder, judge: Judge) -> None:
         self.settings = settings
         self.index = index
         self.embedder = embedder
@@ -163,9 +163,8 @@ class Engine:
         for row, sentence in enumerate(index.sentences):
             self.chunk_sentences.setdefault(sentence.chunk, []).append(row)
         self.chunk_rows = {chunk.id: row for row, chunk in enumerate(index.chunks)}
-        titles = [text.split("\n", 1)[0] for text in index.documents.values()]  # line 1 is the title
-        self.topics = topic_names(titles, [chunk.section for chunk in index.chunks])
-        self.version = str(index.manifest.get("version", ""))
+        self.topics = index.topics
+        self.version = index.version
         self._lowered = " ".join("\n".join(index.documents.values()).lower().split())
 
     @property

@@ -8,13 +8,13 @@ the best few and decides; these scores never decide whether to answer.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from core.index import Index
 from core.text import stem, tokenize
-from ingest.index import LoadedIndex
 
 DENSE_WEIGHT = 0.5
 
@@ -42,27 +42,26 @@ class Evidence:
     lexical: float
 
 
-def lexical_coverage(question_tokens: list[str], text_tokens: set[str], idf: dict[str, float],
-                     unknown_idf: float) -> float:
+def lexical_coverage(question_tokens: list[str], text_tokens: set[str],
+                     idf: Callable[[str], float]) -> float:
     """IDF-weighted share of question words present in the text.
 
-    >>> lexical_coverage(["renal", "failure"], {"renal"}, {"renal": 1.0, "failure": 3.0}, 4.0)
+    >>> lexical_coverage(["renal", "failure"], {"renal"}, {"renal": 1.0, "failure": 3.0}.get)
     0.25
     """
     if not question_tokens:
         return 0.0
-    total = sum(idf.get(t, unknown_idf) for t in question_tokens)
-    hit = sum(idf.get(t, unknown_idf) for t in question_tokens if t in text_tokens)
+    total = sum(idf(t) for t in question_tokens)
+    hit = sum(idf(t) for t in question_tokens if t in text_tokens)
     return hit / total if total else 0.0
 
 
-def score_sentences(index: LoadedIndex, rows: list[int], question: str,
+def score_sentences(index: Index, rows: list[int], question: str,
                     question_vector: np.ndarray) -> list[Evidence]:
     """Score candidate sentence rows, best first."""
     if not rows:
         return []
     tokens = question_terms(question)
-    unknown_idf = math.log(1 + (len(index.chunks) + 0.5) / 0.5)
     dense = index.sentence_vectors[rows] @ question_vector
     scored = []
     for row, cosine in zip(rows, dense):
@@ -70,7 +69,7 @@ def score_sentences(index: LoadedIndex, rows: list[int], question: str,
         section = index.chunks[sentence.chunk].section
         text = index.sentence_text(sentence)
         lexical = lexical_coverage(tokens, set(tokenize(text)) | set(tokenize(section)),
-                                   index.keywords.idf, unknown_idf)
+                                   index.idf)
         score = DENSE_WEIGHT * float(cosine) + (1 - DENSE_WEIGHT) * lexical
         scored.append(Evidence(row, text, section, score, float(cosine), lexical))
     return sorted(scored, key=lambda e: (-e.score, e.row))

@@ -12,9 +12,7 @@ the rewritten question is shown to the user beside the sources.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
-
-from ingest.clean import TOP_LEVEL_SECTIONS
+from collections.abc import Callable, Sequence
 
 # A leading word or phrase that marks a question as continuing the conversation.
 _LEAD = re.compile(r"^(?:and|but|so|also|then|ok(?:ay)?|and also|and what about|what about|how about)\b[,\s]*",
@@ -26,20 +24,6 @@ _POSSESSIVE_END = re.compile(r"\b(?P<verb>is|are|was|were)\s+(?:its|their)\s+"
 _POSSESSIVE = re.compile(r"\b(?:its|their)\b", re.IGNORECASE)
 _REFERENCE = re.compile(r"\b(?:this|that|the) (?:condition|disease|disorder|type|kind|form)\b"
                         r"|\b(?:it|they|them|this|that|these|those)\b", re.IGNORECASE)
-
-
-def topic_names(titles: Iterable[str], headings: Iterable[str]) -> list[str]:
-    """Names a question can be about, longest first, from titles and heading paths.
-
-    >>> topic_names(["Calcinosis Cutis"], ["Treatment", "Classification > Tumoral calcinosis"])
-    ['tumoral calcinosis', 'calcinosis cutis']
-    """
-    names = {title.strip().lower() for title in titles if title.strip()}
-    for heading in headings:
-        leaf = heading.split(" > ")[-1].strip().lower()
-        if leaf and leaf not in TOP_LEVEL_SECTIONS:
-            names.add(leaf)
-    return sorted(names, key=lambda name: (-len(name), name))
 
 
 def find_topic(text: str, topics: Sequence[str]) -> str | None:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.answer import Passage
+from core.index import Index
 from ingest.embedders import Embedder
-from ingest.index import LoadedIndex
 
 RRF_K = 60  # the usual constant of reciprocal rank fusion
 
@@ -37,15 +37,15 @@ def fuse(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
 
 
 class HybridRetriever:
-    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+    def __init__(self, index: Index, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
 
     def retrieve(self, question: str, top_k: int) -> Retrieval:
         vector = self.embedder.embed([question])[0]
         depth = max(top_k * 4, 20)
-        dense = dict(self.index.vectors.search(vector, depth))
-        keyword = dict(self.index.keywords.search(question, depth))
+        dense = dict(self.index.search_dense(vector, depth))
+        keyword = dict(self.index.search_keywords(question, depth))
         fused = fuse([list(dense), list(keyword)])
         best = sorted(fused, key=lambda row: (-fused[row], row))[:top_k]
         passages = []
@@ -53,7 +53,7 @@ class HybridRetriever:
             chunk = self.index.chunks[row]
             cosine = dense.get(row)
             if cosine is None:  # ranked by keywords only: score it densely for abstention
-                cosine = float(self.index.chunk_vectors[row] @ vector)
+                cosine = self.index.chunk_cosine(row, vector)
             passages.append(Passage(chunk.id, chunk.source, chunk.section, chunk.start, chunk.end,
                                     chunk.text, fused[row], float(cosine), keyword.get(row, 0.0)))
         return Retrieval(passages, vector)

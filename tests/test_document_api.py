@@ -60,7 +60,8 @@ def test_pages_are_sent_for_a_paged_document():
     from app.documents import documents_of
     from core.types import Chunk
 
-    index = SimpleNamespace(documents={"a.pdf": "Title\n\nBody one. Body two."}, pages={"a.pdf": [0, 12]},
+    index = SimpleNamespace(documents={"a.pdf": "Title\n\nBody one. Body two."},
+                            page_starts={"a.pdf": (0, 12)}.get,
                             chunks=[Chunk("c", "a.pdf", "Title", 7, 26, "Body one. Body two.")])
     document = documents_of(index)["a.pdf"].to_dict()
     assert document["pages"] == [0, 12] and document["sections"] == [{"path": ["Title"], "start": 0, "end": 26}]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import FakeLLM
 
+from ingest.clean import topic_names
 from qa import InvalidQuestion, ask
-from qa.followup import rewrite, topic_names
+from qa.followup import rewrite
 
 TOPICS = topic_names(["Calcinosis Cutis"], [
     "Treatment", "Classification", "Classification > Metastatic calcinosis cutis",
