@@ -1,4 +1,4 @@
-"""Plain data that flows out of the qa stage: passages, citations, the answer."""
+"""Plain data that flows out of the answering stage: passages, spans, citations, the answer."""
 
 from __future__ import annotations
 
@@ -18,6 +18,17 @@ class Passage:
     score: float
     dense: float
     keyword: float
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of one cleaned document that an answer sentence can cite:
+    ``documents[source][start:end]``, inside the section with heading path ``section``."""
+
+    source: str
+    start: int
+    end: int
+    section: str
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,10 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-
-class Embedder(Protocol):
-    name: str
-    dimension: int
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
-        ...
+from core.embedding import Embedder
 
 
 class SentenceTransformerEmbedder:

@@ -15,10 +15,10 @@ from collections.abc import Generator as PyGenerator
 from dataclasses import dataclass, field, replace
 
 from core.answer import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
+from core.embedding import Embedder
 from core.index import Index
 from core.settings import Settings
 from core.text import tokenize
-from ingest.embedders import Embedder
 
 from . import prompts
 from .evidence import score_sentences

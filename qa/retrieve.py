@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.answer import Passage
+from core.embedding import Embedder
 from core.index import Index
-from ingest.embedders import Embedder
 
 RRF_K = 60  # the usual constant of reciprocal rank fusion
 

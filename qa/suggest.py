@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from core.embedding import Embedder
 from core.settings import Settings
-from ingest.embedders import Embedder
 from ingest.index import IndexProblem
 from ingest.storage import storage_for
 
