@@ -33,17 +33,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_answer(answer) -> str:
-    lines = [answer.text]
-    if answer.note:
-        lines.append(f"({answer.note})")
-    for citation in answer.citations:
-        page = f", p. {citation.page}," if citation.page is not None else ""
-        lines.append(f"  [{citation.number}] {citation.section} ({citation.source}{page} "
-                     f"{citation.start}-{citation.end}): \"{citation.quote}\"")
-    return "\n".join(lines)
-
-
 def _answer_one(question: str, args: argparse.Namespace, settings, history: list[str] | None = None):
     from qa import ask
 
@@ -53,7 +42,7 @@ def _answer_one(question: str, args: argparse.Namespace, settings, history: list
     else:
         if answer.standalone and answer.standalone != answer.question:
             print(f"(answered as: {answer.standalone})")
-        print(format_answer(answer))
+        print(answer.to_text())
     return answer
 
 
@@ -112,7 +101,7 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from evals.cli import run_from_args
+    from evals import run_from_args
 
     return run_from_args(args)
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.answer import Answer
+from evals import draft_case
 
 RATINGS = ("up", "down")
 # Bounds of one entry's fields (the HTTP API refuses larger ones; the chat, whose answer
@@ -49,10 +50,10 @@ class FeedbackEntry:
 
     @classmethod
     def about(cls, answer: Answer | dict, answer_id: str, rating: str | None, comment: str = "") -> FeedbackEntry:
-        """An entry about an Answer, or about its :func:`answer_record` (what the browser keeps)."""
+        """An entry about an Answer, or about its ``to_dict("record")`` (what the browser keeps)."""
         if rating is not None and rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS} or empty, got {rating!r}")
-        record = answer if isinstance(answer, dict) else answer_record(answer)
+        record = answer if isinstance(answer, dict) else answer.to_dict("record")
         try:
             entry = cls(str(answer_id), str(record["question"]), str(record["standalone"] or record["question"]),
                         str(record["text"]), bool(record["abstained"]), list(record["citations"]),
@@ -76,16 +77,6 @@ class FeedbackEntry:
                                   and (isinstance(v, (str, int)) or v is None)})
         clipped = {name: getattr(self, name)[:limit] for name, limit in LIMITS.items()}
         return FeedbackEntry(**{**asdict(self), **clipped, "citations": citations})
-
-
-def answer_record(answer: Answer) -> dict:
-    """The JSON-ready part of an Answer that feedback needs (kept in the browser by the chat)."""
-    citations = [{"number": c.number, "quote": c.quote, "section": c.section,
-                  "source": c.source, "start": c.start, "end": c.end, "page": c.page}
-                 for c in answer.citations]
-    return {"question": answer.question, "standalone": answer.standalone, "text": answer.text,
-            "abstained": answer.abstained, "citations": citations, "llm": answer.llm,
-            "note": answer.note, "index_version": answer.index_version}
 
 
 def new_answer_id() -> str:
@@ -197,20 +188,11 @@ def draft_cases(entries: list[FeedbackEntry]) -> list[dict]:
     for entry in merged(entries):
         if entry.rating != "down":
             continue
-        drafts.append({
-            "id": f"feedback-{entry.answer_id}",
-            "question": entry.question,  # as the user typed it
-            "standalone": entry.standalone if entry.standalone != entry.question else "",
-            "category": "feedback",
-            "answerable": None,
-            "gold_answer": "",
-            "key_facts": [],
-            "evidence": [],
-            "note": f"Draft from feedback of {entry.created[:10]}; index {entry.index_version}, "
-                    f"backend {entry.backend}.",
-            "what_was_wrong": entry.comment or "(no comment; thumbs down)",
-            "answer_given": entry.answer,
-            "abstained": entry.abstained,
-            "citations_given": [c.get("quote", "") for c in entry.citations],
-        })
+        drafts.append(draft_case(
+            f"feedback-{entry.answer_id}", entry.question,
+            standalone=entry.standalone if entry.standalone != entry.question else "",
+            note=f"Draft from feedback of {entry.created[:10]}; index {entry.index_version}, "
+                 f"backend {entry.backend}.",
+            what_was_wrong=entry.comment or "(no comment; thumbs down)", answer_given=entry.answer,
+            abstained=entry.abstained, citations_given=[c.get("quote", "") for c in entry.citations]))
     return drafts

@@ -28,8 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.settings import Settings, SettingsError
 from ingest import IndexProblem
 from ingest.storage import storage_for
-from qa import Answer, VerifiedSentence, ask, stream
-from qa.api import check_served, engine_loaded
+from qa import Response, VerifiedSentence, ask, check_served, engine_loaded, stream
 
 from .documents import served_document
 from .feedback import FeedbackEntry, FeedbackFull, feedback_store
@@ -37,7 +36,7 @@ from .guard import TOKEN_COOKIE
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TOKEN_COOKIE", "allowed_llms", "answer_json", "create_api", "public_message"]
+__all__ = ["TOKEN_COOKIE", "allowed_llms", "create_api", "public_message"]
 
 
 class AskRequest(BaseModel):
@@ -93,13 +92,6 @@ def _errors(*codes: int) -> dict:
 
 
 GUARDED = (400, 401, 403, 413)  # the Guard's answers, on every route
-
-
-def answer_json(answer: Answer) -> dict:
-    """The Answer for clients: generated sentences that failed verification are counted, never sent."""
-    data = answer.to_dict()
-    data["dropped_count"] = len(data.pop("dropped"))
-    return data
 
 
 def _error(code: int, message: str, **extra) -> JSONResponse:
@@ -188,7 +180,7 @@ def create_api(settings: Settings) -> FastAPI:
             return _error(503, public_message(problem, settings))
         except (SettingsError, ValueError) as error:
             return _error(400, str(error))
-        return JSONResponse(answer_json(answer))
+        return JSONResponse(answer.to_dict("client"))
 
     @api.post("/api/stream", response_class=StreamingResponse, responses={
         200: {"description": "One JSON object per line: each verified sentence with its citation, "
@@ -201,14 +193,15 @@ def create_api(settings: Settings) -> FastAPI:
         ``{"answer": {...}}``, the final Answer."""
         try:
             check_llm(body.llm, settings)
-            pieces = stream(body.question, llm=body.llm, top_k=body.top_k, history=body.history,
-                            settings=settings)
-            first = next(pieces)  # validation happens here, before any byte is sent
+            response = stream(body.question, llm=body.llm, top_k=body.top_k, history=body.history,
+                              settings=settings)
+            sentences = iter(response)
+            first = next(sentences, None)  # the question is judged before any byte is sent
         except IndexProblem as problem:
             return _error(503, public_message(problem, settings))
         except (SettingsError, ValueError) as error:
             return _error(400, str(error))
-        return StreamingResponse(_ndjson(first, pieces), media_type="application/x-ndjson")
+        return StreamingResponse(_ndjson(first, sentences, response), media_type="application/x-ndjson")
 
     @api.post("/api/feedback", responses=_errors(*GUARDED, 422, 503))
     def api_feedback(body: FeedbackRequest) -> JSONResponse:
@@ -275,15 +268,17 @@ def _docs(api: FastAPI) -> None:
                                    swagger_favicon_url="/api/docs/assets/favicon-32x32.png")
 
 
-def _ndjson(first: VerifiedSentence | Answer, rest: Iterator[VerifiedSentence | Answer]) -> Iterator[bytes]:
-    def line(item: VerifiedSentence | Answer) -> bytes:
-        data = {"answer": answer_json(item)} if isinstance(item, Answer) else item.to_dict()
+def _ndjson(first: VerifiedSentence | None, rest: Iterator[VerifiedSentence],
+            response: Response) -> Iterator[bytes]:
+    def line(data: dict) -> bytes:
         return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
 
-    yield line(first)
     try:
-        for item in rest:
-            yield line(item)
+        if first is not None:
+            yield line(first.to_dict())
+        for sentence in rest:
+            yield line(sentence.to_dict())
+        yield line({"answer": response.answer.to_dict("client")})
     except Exception as error:
         log.exception("streaming an answer failed")
         yield (json.dumps({"error": f"answering failed: {type(error).__name__}"}) + "\n").encode()

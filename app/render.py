@@ -13,7 +13,6 @@ from core.answer import Answer, Citation, Passage, VerifiedSentence
 from qa import prompts
 
 from .page import CSS
-from .plain import answer_markdown, answer_text
 
 __all__ = ["API_LINE", "CSS", "answer_html", "checking_html", "sources_html", "status_html",
            "status_line"]
@@ -83,8 +82,8 @@ def _closest(answer: Answer) -> str:
 def _data(answer: Answer, turn: int | None) -> str:
     """Hidden copies of the answer as plain text and as Markdown, for the copy control and
     the conversation export (the sanitizer keeps text, not attributes)."""
-    return (f'<span class="sq-data sq-plain">{_text(answer_text(answer))}</span>'
-            f'<span class="sq-data sq-md">{_text(answer_markdown(answer, turn))}</span>')
+    return (f'<span class="sq-data sq-plain">{_text(answer.to_text())}</span>'
+            f'<span class="sq-data sq-md">{_text(answer.to_text("markdown", turn))}</span>')
 
 
 COPY_BUTTON = '<button type="button" class="sq-copy">Copy with sources</button>'

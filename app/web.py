@@ -17,10 +17,9 @@ from core.settings import Settings, SettingsError
 from ingest import IndexProblem
 from ingest.readers import READERS
 from ingest.storage import storage_for
-from qa import Answer, stream, suggestions
-from qa.api import engine_loaded
+from qa import engine_loaded, stream, suggestions
 
-from .feedback import FeedbackEntry, answer_record, feedback_store, new_answer_id
+from .feedback import FeedbackEntry, feedback_store, new_answer_id
 from .http import allowed_llms, check_llm, public_message
 from .page import PAGE_JS, TOOLS_HTML, VIEWER_HTML, upload_html
 from .render import API_LINE, answer_html, checking_html, sources_html, status_html
@@ -76,19 +75,18 @@ class ChatSession:
         verified: list = []  # sentences already checked against the source, in order
         try:
             check_llm(backend or None, self.settings)
-            for item in stream(question, llm=backend or None, top_k=int(top_k) if top_k else None,
-                               history=history, settings=self.settings):
-                if isinstance(item, Answer):
-                    answer_id = new_answer_id()
-                    chat[-1] = {"role": "assistant",
-                                "content": answer_html(item, key=answer_id, turn=len(turns) + 1)}
-                    turns = [*turns, {"question": question, "answer_id": answer_id,
-                                      "message": len(chat) - 1, "answer": answer_record(item)}]
-                    yield "", chat, turns, sources_html(item), chat
-                    return
-                verified.append(item)
+            response = stream(question, llm=backend or None, top_k=int(top_k) if top_k else None,
+                              history=history, settings=self.settings)
+            for sentence in response:
+                verified.append(sentence)
                 chat[-1] = {"role": "assistant", "content": checking_html(verified)}
                 yield "", chat, turns, gr.skip(), gr.skip()
+            answer, answer_id = response.answer, new_answer_id()
+            chat[-1] = {"role": "assistant", "content": answer_html(answer, key=answer_id, turn=len(turns) + 1)}
+            turns = [*turns, {"question": question, "answer_id": answer_id,
+                              "message": len(chat) - 1, "answer": answer.to_dict("record")}]
+            yield "", chat, turns, sources_html(answer), chat
+            return
         except IndexProblem as problem:
             chat[-1] = {"role": "assistant", "content": _error_html(public_message(problem, self.settings))}
         except (SettingsError, ValueError) as error:

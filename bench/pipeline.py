@@ -84,21 +84,22 @@ class SourceQA:
         """Seconds to the first verified sentence (what a reader first sees; the final
         answer when nothing streams), seconds to the final answer, and the answer, with
         the seconds to the model's first token (never shown) as ``first_model_token``."""
-        from qa import Answer, make_generator, stream
+        from qa import make_generator, stream
 
         model = _FirstPiece(make_generator("local", self.settings))
         began, first = time.perf_counter(), None
-        for item in stream(question, llm=model, settings=self.settings, embedder=self.embedder):
+        response = stream(question, llm=model, settings=self.settings, embedder=self.embedder)
+        for _ in response:
             if first is None:
                 first = time.perf_counter() - began
-            if isinstance(item, Answer):
-                total = time.perf_counter() - began
-                cited = [c.quote for c in item.citations]
-                return first, total, {"text": item.text, "abstained": item.abstained, "cited": cited,
-                                      "sentences": [s for s, _ in item.sentences], "note": item.note,
-                                      "generated": item.timings.get("generation", 0) > 0,
-                                      "first_model_token": model.first - began if model.first else None}
-        raise RuntimeError("stream ended without an answer")
+        item = response.answer
+        total = time.perf_counter() - began
+        first = total if first is None else first
+        cited = [c.quote for c in item.citations]
+        return first, total, {"text": item.text, "abstained": item.abstained, "cited": cited,
+                              "sentences": [s for s, _ in item.sentences], "note": item.note,
+                              "generated": item.timings.get("generation", 0) > 0,
+                              "first_model_token": model.first - began if model.first else None}
 
 
 class _FirstPiece:
@@ -184,7 +185,7 @@ def _squash(text: str) -> str:
 
 def score(case, result: dict) -> dict:
     """Answer correctness and citation correctness of one answer, the same way for both sides."""
-    from evals.metrics import fact_present, support_test
+    from evals.text import fact_present, support_test
 
     if not case.answerable:
         return {"correct": result["abstained"], "cites_gold": None, "supported": None}

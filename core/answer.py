@@ -86,5 +86,38 @@ class Answer:
     index_version: str = ""  # the index version that answered
     short: str = ""  # the short answer phrase inside the first cited sentence ("" when none)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def to_dict(self, view: str = "full") -> dict:
+        """The answer as JSON-ready data, in one of three views:
+
+        * ``"full"``: every field, the dropped sentences with their reasons included (the
+          Python API, ``sourceqa ask --json``, evals);
+        * ``"client"``: for HTTP clients: sentences that failed verification are counted
+          (``dropped_count``), never sent;
+        * ``"record"``: what the browser keeps of an answer for feedback (question, the
+          shown text, citations, backend, note, index version).
+        """
+        data = asdict(self)
+        if view == "full":
+            return data
+        if view == "client":
+            data["dropped_count"] = len(data.pop("dropped"))
+            return data
+        if view == "record":
+            return {key: data[key] for key in RECORD_FIELDS}
+        raise ValueError(f"unknown view {view!r}; use 'full', 'client' or 'record'")
+
+    def to_text(self, style: str = "plain", turn: int | None = None) -> str:
+        """The answer as text: ``"plain"`` (the sentences with [n] markers, then one
+        footnote per citation: quote, section, source, page) or ``"markdown"`` (a
+        conversation turn: the question as a heading, footnotes ``[^turn.n]``)."""
+        from .answer_text import markdown_text, plain_text
+
+        if style == "plain":
+            return plain_text(self)
+        if style == "markdown":
+            return markdown_text(self, turn)
+        raise ValueError(f"unknown style {style!r}; use 'plain' or 'markdown'")
+
+
+# The fields of an answer's "record" view (see Answer.to_dict).
+RECORD_FIELDS = ("question", "standalone", "text", "abstained", "citations", "llm", "note", "index_version")

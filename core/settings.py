@@ -1,5 +1,10 @@
 """The one settings object shared by every stage.
 
+Settings are grouped by concern (storage, ingest, retrieval, answer, server: one class
+each, in the style of paper-qa's nested settings) and read flat, ``settings.top_k``:
+every name is unique across groups, so ``SOURCEQA_TOP_K`` stays one variable and a config
+file may write ``top_k = 5`` or, grouped, ``[retrieval]`` then ``top_k = 5``.
+
 Precedence (lowest to highest): field defaults, a TOML config file
 (``SOURCEQA_CONFIG`` or ``<home>/config.toml``), environment variables
 ``SOURCEQA_<FIELD>``, then explicit keyword overrides (CLI flags, ``ask(settings=...)``).
@@ -25,16 +30,13 @@ class SettingsError(ValueError):
     """A setting is unknown or has a value that cannot be used."""
 
 
-class Settings(BaseModel):
+class StorageSettings(BaseModel):
+    """Where the index and the data live. (``[storage]`` in a config file)"""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     home: Path = Field(REPO_ROOT / ".sourceqa", description="Data directory (index, logs, feedback).")
-    corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Folder of source documents to ingest.")
     index_dir: Path | None = Field(None, description="Index folder; default <home>/index.")
-    embedder: str = Field("minilm", description="Embedder name: 'minilm' or 'st:/path/to/model'.")
-    judge: str = Field("bundled", description="Judge that decides answer or decline and checks every "
-                       "sentence: 'bundled' (trained by `make train-judge`, shipped in qa/judge_model) "
-                       "or 'ce:/path/to/cross-encoder' (any local one-output cross-encoder folder).")
     vector_store: str = Field("faiss", description="Where the index lives: 'faiss' (files under index_dir) "
                               "or 'postgres' (PostgreSQL with pgvector at database_url).")
     database_url: str = Field("", description="PostgreSQL URL for vector_store 'postgres', e.g. "
@@ -43,6 +45,48 @@ class Settings(BaseModel):
                                   "store builds an HNSW index on the embeddings (0: always).")
     pg_ef_search: int = Field(100, ge=1, le=1000, description="HNSW candidates searched per query in "
                               "postgres (recall vs speed; see bench/pgscale.json).")
+    ann_min_vectors: int = Field(
+        50_000, ge=0, description="From this many chunks on, FAISS uses an approximate IVF index "
+                                   "instead of exact search (0: always exact); see bench/RESULTS.md.")
+    ann_nprobe: int = Field(32, ge=1, le=4096, description="IVF lists searched per query (recall vs speed).")
+
+    @property
+    def index_path(self) -> Path:
+        return Path(self.index_dir) if self.index_dir else Path(self.home) / "index"
+
+
+class IngestSettings(BaseModel):
+    """What is read and how it is cut and embedded. (``[ingest]`` in a config file)"""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Folder of source documents to ingest.")
+    embedder: str = Field("minilm", description="Embedder name: 'minilm' or 'st:/path/to/model'.")
+    max_document_mb: float = Field(50.0, gt=0, description="Larger corpus files are skipped with a "
+                                   "warning, which bounds ingest memory.")
+    index_previews: bool = Field(False, description="Also index removed link previews as passages.")
+    chunk_max_words: int = Field(120, ge=20, le=400, description="Most words per chunk.")
+
+
+class RetrievalSettings(BaseModel):
+    """Which passages a question reaches. (``[retrieval]`` in a config file)"""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
+    history_turns: int = Field(6, ge=0, le=50,
+                               description="Earlier questions used to rewrite a follow-up question.")
+
+
+class AnswerSettings(BaseModel):
+    """Who decides, who writes, and what is shown. (``[answer]`` in a config file)"""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    judge: str = Field("bundled", description="Judge that decides answer or decline and checks every "
+                       "sentence: 'bundled' (trained by `make train-judge`, shipped in qa/judge_model) "
+                       "or 'ce:/path/to/cross-encoder' (any local one-output cross-encoder folder).")
     llm: str = Field(
         "extractive",
         description="Answer backend: 'extractive' (the verified source sentences), 'local' (the "
@@ -50,10 +94,18 @@ class Settings(BaseModel):
                     "default because the 135M model adds nothing measurable over it (README, "
                     "'Choosing a backend'); bring a capable model with gguf: or openai.",
     )
-    api_llms: tuple[str, ...] = Field(
-        ("local", "extractive", "openai"),
-        description="Backends a client of the HTTP API or the web chat may choose (the llm setting "
-                    "always may). A 'gguf:' path is never taken from a client: list it here to offer it.")
+    evidence_sentences: int = Field(3, ge=1, le=12, description="Source sentences shown to the LLM "
+                                    "(3 beats 4 on the curated set, and the prompt is read faster).")
+    unverified_fallback: bool = Field(
+        True,
+        description="When no generated sentence survives verification, show the supporting "
+                    "source sentences verbatim (with a note) instead of abstaining.",
+    )
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds an answer may take to generate (waiting "
+                               "for the model included) before the source sentences are shown instead.")
+    llm_max_tokens: int = Field(120, gt=0, le=2048, description="Most tokens an answer may generate.")
+    llm_threads: int = Field(2, gt=0, description="CPU threads for the local llama.cpp model.")
+    llm_context: int = Field(2048, ge=512, description="Context window for the local llama.cpp model.")
     llm_models_kept: int = Field(2, ge=1, le=16, description="Most llama.cpp models kept loaded at once "
                                  "(the least recently used one is let go first).")
     openai_base_url: str = Field("http://127.0.0.1:11434/v1", description="OpenAI-compatible endpoint.")
@@ -65,25 +117,13 @@ class Settings(BaseModel):
                                   "each time (the server's Retry-After wins).")
     llm_concurrency: int = Field(4, ge=0, le=1024, description="Most requests in flight to the OpenAI-compatible "
                                  "endpoint per process (0: no limit).")
-    llm_timeout: float = Field(30.0, gt=0, description="Seconds an answer may take to generate (waiting "
-                               "for the model included) before the source sentences are shown instead.")
-    llm_max_tokens: int = Field(120, gt=0, le=2048, description="Most tokens an answer may generate.")
-    llm_threads: int = Field(2, gt=0, description="CPU threads for the local llama.cpp model.")
-    llm_context: int = Field(2048, ge=512, description="Context window for the local llama.cpp model.")
-    max_document_mb: float = Field(50.0, gt=0, description="Larger corpus files are skipped with a "
-                                   "warning, which bounds ingest memory.")
-    ann_min_vectors: int = Field(
-        50_000, ge=0, description="From this many chunks on, FAISS uses an approximate IVF index "
-                                   "instead of exact search (0: always exact); see bench/RESULTS.md.")
-    ann_nprobe: int = Field(32, ge=1, le=4096, description="IVF lists searched per query (recall vs speed).")
-    index_previews: bool = Field(False, description="Also index removed link previews as passages.")
-    chunk_max_words: int = Field(120, ge=20, le=400, description="Most words per chunk.")
-    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
-    evidence_sentences: int = Field(3, ge=1, le=12, description="Source sentences shown to the LLM "
-                                    "(3 beats 4 on the curated set, and the prompt is read faster).")
-    max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
-    history_turns: int = Field(6, ge=0, le=50,
-                               description="Earlier questions used to rewrite a follow-up question.")
+
+
+class ServerSettings(BaseModel):
+    """The web chat and HTTP API: where they listen and whom they serve. (``[server]`` in a config file)"""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     host: str = Field("127.0.0.1", description="Address the web chat and HTTP API bind to; anything "
                       "but loopback exposes the service to the network.")
     port: int = Field(7860, ge=0, le=65535, description="Port of the web chat and HTTP API (0: any free port).")
@@ -92,19 +132,18 @@ class Settings(BaseModel):
                                      "which stops DNS rebinding); bound to a non-loopback address with "
                                      "this empty, every Host is accepted.")
     api_token: str = Field("", description="Bearer token the HTTP API and web chat require; empty: none.")
+    api_llms: tuple[str, ...] = Field(
+        ("local", "extractive", "openai"),
+        description="Backends a client of the HTTP API or the web chat may choose (the llm setting "
+                    "always may). A 'gguf:' path is never taken from a client: list it here to offer it.")
     read_only: bool = Field(False, description="Refuse uploads into the corpus folder from the web chat "
                             "and POST /api/upload (they are also refused while bound to a non-loopback "
                             "address without api_token).")
     feedback_file: Path | None = Field(None, description="Feedback JSONL file; default <home>/feedback.jsonl.")
     feedback_max_mb: float = Field(50.0, gt=0, description="The feedback log stops taking entries "
                                    "at this size (the API answers 503) until an operator moves it away.")
-    unverified_fallback: bool = Field(
-        True,
-        description="When no generated sentence survives verification, show the supporting "
-                    "source sentences verbatim (with a note) instead of abstaining.",
-    )
 
-    @field_validator("api_llms", "allowed_hosts", mode="before")
+    @field_validator("allowed_hosts", "api_llms", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         """Lists from the environment or a flag come as 'a,b,c'."""
@@ -112,13 +151,32 @@ class Settings(BaseModel):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @property
-    def index_path(self) -> Path:
-        return Path(self.index_dir) if self.index_dir else Path(self.home) / "index"
+
+class Settings(StorageSettings, IngestSettings, RetrievalSettings, AnswerSettings, ServerSettings):
+    """Every setting, grouped by concern (the classes above); read flat (``settings.top_k``),
+    set flat in the environment (``SOURCEQA_TOP_K``) and flat or grouped in a config file
+    (``top_k = 5`` or ``[retrieval]`` then ``top_k = 5``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     @property
-    def feedback_path(self) -> Path:
+    def feedback_path(self) -> Path:  # default: in home (a storage setting)
         return Path(self.feedback_file) if self.feedback_file else Path(self.home) / "feedback.jsonl"
+
+
+# Group name -> its class, in the order the README and `sourceqa config` list them.
+GROUPS: dict[str, type[BaseModel]] = {"storage": StorageSettings, "ingest": IngestSettings,
+                                      "retrieval": RetrievalSettings, "answer": AnswerSettings,
+                                      "server": ServerSettings}
+
+
+def group_of(name: str) -> str:
+    """The group a setting belongs to.
+
+    >>> group_of("top_k"), group_of("api_token")
+    ('retrieval', 'server')
+    """
+    return next(group for group, model in GROUPS.items() if name in model.model_fields)
 
 
 def _from_env(environ: dict[str, str]) -> dict[str, Any]:
@@ -141,10 +199,31 @@ def _from_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise SettingsError(f"cannot read config file {path}: {error}") from error
-    unknown = sorted(set(data) - set(Settings.model_fields))
-    if unknown:
-        raise SettingsError(f"unknown setting(s) {unknown} in {path}")
-    return data
+    return _flatten(data, str(path))
+
+
+def _flatten(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """A config file's settings, flat: a ``[group]`` table holds that group's settings.
+
+    >>> _flatten({"llm": "local", "retrieval": {"top_k": 8}}, "f")
+    {'llm': 'local', 'top_k': 8}
+    >>> _flatten({"retrieval": {"llm": "local"}}, "f")
+    Traceback (most recent call last):
+    core.settings.SettingsError: setting llm in f belongs in [answer], not [retrieval]
+    """
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in GROUPS and isinstance(value, dict):
+            for name, inner in value.items():
+                if name not in GROUPS[key].model_fields:
+                    where_it_is = f"[{group_of(name)}]" if name in Settings.model_fields else "no group"
+                    raise SettingsError(f"setting {name} in {where} belongs in {where_it_is}, not [{key}]")
+                values[name] = inner
+        elif key in Settings.model_fields:
+            values[key] = value
+        else:
+            raise SettingsError(f"unknown setting(s) {[key]} in {where}")
+    return values
 
 
 def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -47,6 +47,23 @@ class EvalCase:
     note: str = ""
 
 
+def draft_case(case_id: str, question: str, *, standalone: str, note: str, what_was_wrong: str,
+               answer_given: str, abstained: bool, citations_given: list[str]) -> dict[str, Any]:
+    """A draft case for a question a reader marked wrong: the fields a curator must fill
+    (``answerable`` None, ``gold_answer``, ``key_facts``, ``evidence`` empty) and what went
+    wrong. It fails :func:`parse_cases` until a curator completes it.
+
+    >>> draft = draft_case("feedback-1", "why?", standalone="", note="", what_was_wrong="wrong",
+    ...                    answer_given="It is X.", abstained=False, citations_given=[])
+    >>> draft["answerable"], draft["category"], _line_problems(draft)
+    (None, 'feedback', ["field 'answerable' should be bool, got NoneType"])
+    """
+    return {"id": case_id, "question": question, "standalone": standalone, "category": "feedback",
+            "answerable": None, "gold_answer": "", "key_facts": [], "evidence": [], "note": note,
+            "what_was_wrong": what_was_wrong, "answer_given": answer_given, "abstained": abstained,
+            "citations_given": citations_given}
+
+
 def _line_problems(data: Any) -> list[str]:
     """What is wrong with one decoded line (empty when it can become an EvalCase).
 

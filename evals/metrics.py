@@ -22,8 +22,6 @@ Definitions (``None`` where a metric does not apply to the case):
 from __future__ import annotations
 
 import re
-import string
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -32,110 +30,19 @@ from core.answer import Answer, Citation
 from core.types import Section
 
 from .cases import EvalCase
+from .text import (  # noqa: F401
+    MARKER,
+    MARKER_GROUP,
+    SUPPORT_THRESHOLD,
+    content_words,
+    fact_present,
+    marker_free,
+    support_test,
+    token_f1,
+)
 from .validate import Span, gold_spans, overlaps
 
 STAGES = ("retrieval", "judge", "generation", "verification", "total")
-SUPPORT_THRESHOLD = 0.7
-_STOPWORD_TEXT = """
-a about above after again against all also am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further had
-has have having he her here hers herself him himself his how i if in into is it its itself just
-may me might more most must my myself of off on once only or other our ours ourselves out over
-own same she should so some such than that the their theirs them themselves then there these
-they this those through to too under until up upon us very was we were what when where which
-while who whom whose why will with would you your yours yourself yourselves often usually
-typically called known one ones
-"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_MARKER = re.compile(r"\s*\[(\d+)\]")
-_MARKER_GROUP = re.compile(r"(?:\s*\[\d+\])+")
-
-
-def marker_free(text: str) -> str:
-    """The answer text without citation markers, white space collapsed.
-
-    >>> marker_free("It is rare [1].  It heals [2][3].")
-    'It is rare. It heals.'
-    """
-    return " ".join(_MARKER.sub("", text).split())
-
-
-def normalize_answer(text: str) -> str:
-    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces.
-
-    >>> normalize_answer("The  Calcium-channel blocker!")
-    'calciumchannel blocker'
-    """
-    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
-    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
-
-
-def token_f1(prediction: str, gold: str) -> float:
-    """SQuAD token F1 after :func:`normalize_answer`.
-
-    >>> round(token_f1("diltiazem was used", "diltiazem is used"), 3)
-    0.667
-    """
-    pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
-    if not pred or not ref:
-        return float(pred == ref)
-    common = sum((Counter(pred) & Counter(ref)).values())
-    if not common:
-        return 0.0
-    precision, recall = common / len(pred), common / len(ref)
-    return 2 * precision * recall / (precision + recall)
-
-
-def fact_present(phrasings: Sequence[str], text: str) -> bool:
-    """A key fact is present if any phrasing is a case-insensitive substring of the text.
-
-    >>> fact_present(["calcium channel blocker", "diltiazem"], "Diltiazem helps.")
-    True
-    """
-    haystack = " ".join(text.lower().split())
-    return any(p.strip() and " ".join(p.lower().split()) in haystack for p in phrasings)
-
-
-def content_words(text: str) -> list[str]:
-    """Lower-cased alphanumeric words minus stopwords, plural 's' stripped.
-
-    >>> content_words("The lesions are on the hands, in 12 cases.")
-    ['lesion', 'hand', '12', 'case']
-    """
-    words = []
-    for word in re.findall(r"[a-z0-9]+", text.lower()):
-        if word in STOPWORDS:
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word.isalpha():
-            word = word[:-1]
-        words.append(word)
-    return words
-
-
-@dataclass(frozen=True)
-class Support:
-    supported: bool
-    coverage: float  # share of the sentence's distinct content words found in the quote
-    missing_numbers: tuple[str, ...]
-
-
-def support_test(sentence: str, quote: str, threshold: float = SUPPORT_THRESHOLD) -> Support:
-    """Lexical support: >= ``threshold`` of content words in the quote, every number too.
-
-    >>> support_test("Lesions appear in 12 patients.", "lesions appeared in 12 patients")
-    Support(supported=True, coverage=0.75, missing_numbers=())
-    >>> support_test("Lesions appear in 21 patients.", "lesions appear in 12 patients").supported
-    False
-    """
-    words = list(dict.fromkeys(content_words(marker_free(sentence))))
-    found = set(content_words(quote))
-    if not words:
-        return Support(True, 1.0, ())
-    coverage = sum(w in found for w in words) / len(words)
-    missing = tuple(w for w in words if any(ch.isdigit() for ch in w) and w not in found)
-    return Support(coverage >= threshold and not missing, coverage, missing)
-
-
 def answer_sentences(answer: Answer) -> list[tuple[str, tuple[int, ...]]]:
     """(sentence, cited numbers) pairs: ``answer.sentences``, else parsed from the markers.
 
@@ -145,9 +52,9 @@ def answer_sentences(answer: Answer) -> list[tuple[str, tuple[int, ...]]]:
         return [(marker_free(text), () if number is None else (int(number),))
                 for text, number in answer.sentences]
     pairs, last = [], 0
-    for group in _MARKER_GROUP.finditer(answer.text):
+    for group in MARKER_GROUP.finditer(answer.text):
         piece = answer.text[last:group.start()].lstrip(" .!?;,\n")
-        pairs.append((" ".join(piece.split()), tuple(int(n) for n in _MARKER.findall(group.group()))))
+        pairs.append((" ".join(piece.split()), tuple(int(n) for n in MARKER.findall(group.group()))))
         last = group.end()
     rest = answer.text[last:].lstrip(" .!?;,\n")
     if re.search(r"[A-Za-z0-9]", rest):

@@ -22,10 +22,10 @@ from typing import Any
 from tqdm import tqdm
 
 from core.answer import Answer
-from qa.judge_data import CALIBRATION_ARTICLES, TRAIN_ARTICLES, VALIDATION_ARTICLES  # noqa: F401
+from core.splits import CALIBRATION_ARTICLES, TRAIN_ARTICLES, VALIDATION_ARTICLES  # noqa: F401
 
-from .metrics import marker_free, normalize_answer, token_f1
 from .report import _table, fmt, mean, percentile
+from .text import marker_free, normalize_answer, token_f1
 
 # The fixed split of the 12 SQuAD 2.0 dev articles lives with the judge's training data
 # (qa/judge_data.py): the judge trains on TRAIN, its thresholds are calibrated on

@@ -2,11 +2,13 @@
 
 from core.answer import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
 
-from .api import ask, get_engine, stream
+from . import prompts
+from .api import ask, check_served, engine_loaded, get_engine, stream
 from .llms import Generator, GeneratorError, make_generator
 from .question import InvalidQuestion
+from .response import Response
 from .suggest import suggestions
 
 __all__ = ["Answer", "Citation", "DroppedSentence", "Generator", "GeneratorError", "InvalidQuestion",
-           "Passage", "VerifiedSentence", "ask", "get_engine", "make_generator", "stream",
-           "suggestions"]
+           "Passage", "Response", "VerifiedSentence", "ask", "check_served", "engine_loaded",
+           "get_engine", "make_generator", "prompts", "stream", "suggestions"]

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-from core.answer import Answer, VerifiedSentence
+from core.answer import Answer
 from core.settings import Settings, load_settings
 from ingest.embedders import Embedder, make_embedder
 from ingest.index import IndexProblem, check_compatible
@@ -24,6 +23,7 @@ from .engine import Engine
 from .judge import Judge, make_judge
 from .llms import Generator, make_generator
 from .question import InvalidQuestion, normalise
+from .response import Response
 
 log = logging.getLogger(__name__)
 
@@ -129,18 +129,19 @@ def _resolve(question: object, llm: object, top_k: object, history: object, sett
 
 def stream(question: str, *, llm: str | Generator | None = None, top_k: int | None = None,
            history: list[str] | None = None, settings: Settings | None = None,
-           embedder: Embedder | None = None, judge: Judge | None = None) -> Iterator[VerifiedSentence | Answer]:
-    """Yield each answer sentence as soon as it is verified (a :class:`VerifiedSentence`
-    with its citation), then the final Answer.
+           embedder: Embedder | None = None, judge: Judge | None = None) -> Response:
+    """The answer as it is written: iterate the :class:`Response` for each answer sentence
+    as soon as it is verified (a :class:`VerifiedSentence` with its citation), then read
+    ``response.answer`` for the final Answer.
 
     Nothing unverified is ever yielded: the model's text is checked sentence by sentence
     as it is written, and a sentence the source does not support never leaves. An
-    abstention yields only the Answer. Arguments are those of :func:`ask`.
+    abstention yields no sentence. Arguments are those of :func:`ask`; they are checked,
+    and the index loaded, before this returns (so a bad argument raises here).
     """
     settings, generator, name = _resolve(question, llm, top_k, history, settings, embedder, judge)
     engine = get_engine(settings, embedder, judge)
-    answer = yield from engine.run(question, generator, name, top_k, list(history or []))
-    yield answer
+    return Response(engine.run(question, generator, name, top_k, list(history or [])))
 
 
 def ask(question: str, *, llm: str | Generator | None = None, top_k: int | None = None,
@@ -158,10 +159,5 @@ def ask(question: str, *, llm: str | Generator | None = None, top_k: int | None 
     argument of the wrong type; a backend that fails, at once or halfway, never raises: the
     source sentences are shown with a note instead.
     """
-    settings, generator, name = _resolve(question, llm, top_k, history, settings, embedder, judge)
-    run = get_engine(settings, embedder, judge).run(question, generator, name, top_k, list(history or []))
-    while True:
-        try:
-            next(run)
-        except StopIteration as stop:
-            return stop.value
+    return stream(question, llm=llm, top_k=top_k, history=history, settings=settings, embedder=embedder,
+                  judge=judge).answer

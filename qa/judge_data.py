@@ -29,15 +29,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.splits import CALIBRATION_ARTICLES, TRAIN_ARTICLES, VALIDATION_ARTICLES  # noqa: F401
 from core.text import split_sentences
 
 from .judge import evidence_text, judge_query
-
-# The fixed split of the twelve squad2-dev articles (evals/data/squad2/README.md).
-TRAIN_ARTICLES = ("Computational_complexity_theory", "European_Union_law", "French_and_Indian_War",
-                  "Imperialism", "Islamism", "Steam_engine", "Warsaw")
-CALIBRATION_ARTICLES = ("Huguenot", "Yuan_dynasty")
-VALIDATION_ARTICLES = ("Immune_system", "Packet_switching", "Scottish_Parliament")
 
 CANDIDATES = 10  # sentences a question is paired with (the retriever's share of the article)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from html import unescape
 
-from app.plain import answer_markdown, answer_text
 from app.render import answer_html, checking_html, sources_html, status_line
 from core.answer import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
 
@@ -35,22 +34,22 @@ def test_each_answer_carries_its_own_sources_under_ids_of_its_own():
 def test_copy_and_export_text_rides_along_as_hidden_text():
     html = answer_html(answer(), key="k1", turn=2)
     plain = html.split('<span class="sq-data sq-plain">')[1].split("</span>")[0]
-    assert unescape(plain) == answer_text(answer()) and "\n" not in plain
+    assert unescape(plain) == _plain(answer()) and "\n" not in plain
     markdown = html.split('<span class="sq-data sq-md">')[1].split("</span>")[0]
-    assert unescape(markdown) == answer_markdown(answer(), 2)
+    assert unescape(markdown) == _markdown(answer(), 2)
 
 
 def test_plain_text_has_footnotes_and_no_markup():
-    text = answer_text(answer(citations=[Citation(1, "A <b>x</b>.", "doc.pdf", "S > T", 0, 5, page=4)],
+    text = _plain(answer(citations=[Citation(1, "A <b>x</b>.", "doc.pdf", "S > T", 0, 5, page=4)],
                               sentences=[("It is so.", 1)]))
     assert text == 'It is so. [1]\n\n[1] "A <b>x</b>." (S \u203a T, doc.pdf, p. 4)'
 
 
 def test_markdown_turn_has_the_question_the_answer_and_footnotes():
-    md = answer_markdown(answer(question="Why <x>?"), 3)
+    md = _markdown(answer(question="Why <x>?"), 3)
     assert md.startswith("## Why &lt;x&gt;?\n\n") and f"{CITATION.quote} [^3.1]" in md
     assert md.endswith(f'[^3.1]: "{CITATION.quote}" (Classification \u203a Metastatic, doc.txt)')
-    declined = answer_markdown(answer(abstained=True, text="The source does not answer this question.",
+    declined = _markdown(answer(abstained=True, text="The source does not answer this question.",
                                       citations=[], sentences=[]))
     assert "**Not in the source.** The source does not answer this question." in declined
 
@@ -110,3 +109,11 @@ def test_status_line_reads_the_manifest():
                         "created": "2026-11-26T12:26:52+0000"}, "extractive")
     assert line == "Corpus: a.txt, b.txt \u00b7 17 chunks \u00b7 index built 2026-11-26 12:26 UTC \u00b7 backend: extractive"
     assert "No index yet" in status_line(None, "local")
+
+
+def _plain(answer: Answer) -> str:
+    return answer.to_text()
+
+
+def _markdown(answer: Answer, turn: int | None = None) -> str:
+    return answer.to_text("markdown", turn)

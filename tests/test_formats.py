@@ -246,19 +246,17 @@ def test_citations_give_the_pdf_page_and_none_elsewhere(mixed, fake_embedder):
 
 
 def test_the_page_is_in_the_answer_json_and_shown(mixed, fake_embedder):
-    from app.cli import format_answer
-    from app.http import answer_json
     from app.render import sources_html
 
     answer = ask("Where should copper widgets be stored away from sunlight?", llm="extractive",
                  settings=mixed, embedder=fake_embedder)
-    data = answer_json(answer)
+    data = answer.to_dict("client")
     assert [c["page"] for c in data["citations"] if c["source"] == "handbook.pdf"] == [3]
-    assert "(handbook.pdf, p. 3, " in format_answer(answer)
+    assert "handbook.pdf, p. 3)" in answer.to_text()
     assert "handbook.pdf, p. 3, characters" in sources_html(answer)
     plain = Answer("q", "It rattles. [1]", False, [Citation(1, TXT_FACT, "notes.txt", "S", 0, 5)], [], "x",
                    sentences=[("It rattles.", 1)])
-    assert "p. " not in format_answer(plain) and "p. " not in sources_html(plain)
+    assert "p. " not in plain.to_text() and "p. " not in sources_html(plain)
 
 
 def test_an_index_written_before_pages_existed_still_loads(mixed, fake_embedder):

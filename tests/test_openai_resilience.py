@@ -19,7 +19,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from core.settings import load_settings
 from ingest import ingest
 from qa import ask
-from qa.llms import GeneratorError, OpenAIGenerator
+from qa.llms import GeneratorError
+from qa.openai_backend import OpenAIGenerator
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import GOLD, QUESTION, FakeLLM
 
-from qa import Answer, InvalidQuestion, ask, stream
+from qa import InvalidQuestion, ask, stream
 from qa.prompts import ABSTAIN_TEXT
 
 
@@ -134,7 +134,8 @@ def test_stream_yields_verified_sentences_then_the_same_answer_as_ask(settings, 
     from qa import VerifiedSentence
 
     reply = "Chronic renal failure is the most frequent underlying cause [1]."
-    events = list(stream(QUESTION, llm=FakeLLM(reply), settings=settings, embedder=fake_embedder))
+    response = stream(QUESTION, llm=FakeLLM(reply), settings=settings, embedder=fake_embedder)
+    events = [*response, response.answer]
     assert all(isinstance(e, VerifiedSentence) for e in events[:-1]) and len(events) == 2
     final = events[-1]
     assert [e.text for e in events[:-1]] == [text for text, _ in final.sentences]
@@ -150,8 +151,9 @@ def test_an_unsupported_sentence_is_never_streamed(settings, fake_embedder):
 
     reply = ("Calcinosis cutis is caused by eating too much cheese in childhood. "
              "Chronic renal failure is the most frequent underlying cause.")
-    events = list(stream(QUESTION, llm=FakeLLM(reply), settings=settings, embedder=fake_embedder))
-    streamed = [e for e in events if not isinstance(e, Answer)]
+    response = stream(QUESTION, llm=FakeLLM(reply), settings=settings, embedder=fake_embedder)
+    streamed = list(response)
+    events = [*streamed, response.answer]
     assert all(isinstance(e, VerifiedSentence) for e in streamed)
     assert [e.text for e in streamed] == [GOLD]
     assert streamed[0].citation.quote == GOLD

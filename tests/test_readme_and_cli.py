@@ -30,8 +30,10 @@ def test_readme_quick_start_runs_and_prints_what_it_says(monkeypatch, capsys, re
     documents = json.loads((real_settings.index_path / (real_settings.index_path / "CURRENT").read_text()
                             / "documents.json").read_text())
     assert documents[citation.source][citation.start:citation.end] == citation.quote
-    events = [e for e in namespace["stream"]("Who gets tumoral calcinosis?", llm="extractive")]
-    assert isinstance(events[-1], type(answer))
+    response = namespace["stream"]("Who gets tumoral calcinosis?", llm="extractive")
+    sentences = list(response)
+    assert [s.text for s in sentences] == [text for text, _ in response.answer.sentences]
+    assert isinstance(response.answer, type(answer))
     assert capsys.readouterr().out
 
 
@@ -43,7 +45,7 @@ def test_cli_ask_json_and_text(monkeypatch, capsys, real_settings):
     assert data["abstained"] is False
     assert any(c["quote"].startswith("Chronic renal failure") for c in data["citations"])
     assert main(["ask", "--llm", "extractive", "Which gene mutation causes tumoral calcinosis?"]) == 0
-    assert capsys.readouterr().out.startswith("The source does not answer this question.")
+    assert capsys.readouterr().out.startswith("Not in the source. The source does not answer this question.")
 
 
 def test_cli_errors_are_clear_not_tracebacks(monkeypatch, capsys, tmp_path):

@@ -81,7 +81,8 @@ def test_stream_on_the_local_model_matches_ask(real_settings, real_embedder):
     question = "What is the most frequent cause of metastatic calcinosis cutis?"
     from qa import VerifiedSentence
 
-    events = list(stream(question, llm="local", settings=real_settings, embedder=real_embedder))
+    response = stream(question, llm="local", settings=real_settings, embedder=real_embedder)
+    events = [*response, response.answer]
     assert all(isinstance(event, VerifiedSentence) for event in events[:-1]) and len(events) > 1
     final = events[-1]
     assert [event.text for event in events[:-1]] == [text for text, _ in final.sentences]

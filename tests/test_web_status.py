@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from app.feedback import answer_record
 from app.web import ChatSession
 from qa import ask
 
@@ -14,7 +13,7 @@ def test_the_status_line_follows_the_backend_of_the_latest_answer(settings, fake
     assert "backend: local" in session.status([])
     answer = ask("What is the most frequent cause of metastatic calcinosis cutis?", llm="extractive",
                  settings=settings, embedder=fake_embedder)
-    turns = [{"question": answer.question, "answer": answer_record(answer)}]
+    turns = [{"question": answer.question, "answer": answer.to_dict("record")}]
     line = session.status(turns)
     assert "backend: extractive (last answer)" in line and "17 chunks" in line
     turns[-1]["answer"]["llm"], turns[-1]["answer"]["note"] = "local", "The local answer could not be verified"

@@ -1,9 +1,10 @@
-"""An answer as plain text (what the chat's copy control puts on the clipboard) and as
-Markdown (one turn of the conversation export), citations as numbered footnotes."""
+"""An Answer as text: plain text with the citations as numbered footnotes (what the
+chat's copy control and the CLI give) and Markdown (one turn of a conversation export).
+Reached through :meth:`core.answer.Answer.to_text`."""
 
 from __future__ import annotations
 
-from core.answer import Answer, Citation
+from .answer import Answer, Citation
 
 
 def _where(citation: Citation) -> str:
@@ -24,12 +25,12 @@ def _body(answer: Answer, marker: str) -> str:
     return " ".join(f"{text} {marker.format(n=number)}" for text, number in answer.sentences)
 
 
-def answer_text(answer: Answer) -> str:
+def plain_text(answer: Answer) -> str:
     """Plain text: the answer with [n] markers, then one footnote per citation.
 
     >>> a = Answer("q?", "It is X. [1]", False, [Citation(1, "It is X.", "a.txt", "S > T", 0, 8)], [], "x",
     ...            sentences=[("It is X.", 1)])
-    >>> print(answer_text(a))
+    >>> print(plain_text(a))
     It is X. [1]
     <BLANKLINE>
     [1] "It is X." (S › T, a.txt)
@@ -54,14 +55,14 @@ def _md(text: str) -> str:
     return " ".join(text.split())
 
 
-def answer_markdown(answer: Answer, turn: int | None = None) -> str:
+def markdown_text(answer: Answer, turn: int | None = None) -> str:
     """One turn as Markdown: the question as a heading, the answer with footnote markers
     ``[^n]`` (``[^turn.n]`` when the turn is given, so the labels of a whole conversation
     differ), then the footnotes (quote, section, source).
 
     >>> a = Answer("q?", "It is X. [1]", False, [Citation(1, "It is X.", "a.txt", "S", 0, 8)], [], "x",
     ...            sentences=[("It is X.", 1)])
-    >>> print(answer_markdown(a))
+    >>> print(markdown_text(a))
     ## q?
     <BLANKLINE>
     It is X. [^1]
