@@ -55,3 +55,31 @@ def test_defaults_quoted_in_the_prose_are_the_settings(variable, field):
     quoted = re.search(rf"`{variable}`[^.]*?default ([\d,]+)", README, re.DOTALL)
     assert quoted, f"the README no longer quotes {variable}'s default"
     assert int(quoted.group(1).replace(",", "")) == Settings.model_fields[field].default
+
+
+def test_the_readme_lists_each_setting_under_its_group():
+    from core.settings import group_of
+
+    heading, misplaced = "", []
+    for line in README.split("## Settings", 1)[1].split("\n## ", 1)[0].splitlines():
+        if line.startswith("### "):
+            heading = line[4:].split(":")[0].lower()
+        for name in re.findall(r"`SOURCEQA_([A-Z_]+)`", line.split("|")[1] if line.startswith("|") else ""):
+            if name.lower() in Settings.model_fields and group_of(name.lower()) != heading:
+                misplaced.append(f"{name} under {heading!r}, belongs to {group_of(name.lower())!r}")
+    assert misplaced == []
+
+
+def test_a_config_file_may_group_settings_and_a_misplaced_one_is_an_error(tmp_path):
+    from core.settings import SettingsError, load_settings
+
+    config = tmp_path / "config.toml"
+    config.write_text('llm = "local"\n\n[retrieval]\ntop_k = 8\n\n[server]\nport = 9000\n')
+    settings = load_settings({"SOURCEQA_CONFIG": str(config)})
+    assert (settings.llm, settings.top_k, settings.port) == ("local", 8, 9000)
+    config.write_text("[retrieval]\nport = 9000\n")
+    with pytest.raises(SettingsError, match=r"port .* belongs in \[server\], not \[retrieval\]"):
+        load_settings({"SOURCEQA_CONFIG": str(config)})
+    config.write_text("[retrieval]\ntop_kk = 8\n")
+    with pytest.raises(SettingsError, match="top_kk"):
+        load_settings({"SOURCEQA_CONFIG": str(config)})
