@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.settings import Settings, SettingsError
 from ingest import IndexProblem
 from ingest.storage import storage_for
-from qa import Response, VerifiedSentence, ask, check_served, engine_loaded, stream
+from qa import TOP_K_BOUNDS, Response, VerifiedSentence, ask, check_served, engine_loaded, stream
 
 from .documents import served_document
 from .feedback import FeedbackEntry, FeedbackFull, feedback_store
@@ -45,7 +45,7 @@ class AskRequest(BaseModel):
     question: StrictStr = Field(description="The question (a follow-up is fine when history is given).")
     llm: StrictStr | None = Field(None, max_length=200, description="Backend, one of the server's "
                                   "api_llms setting (by default local, extractive, openai).")
-    top_k: StrictInt | None = Field(None, ge=1, le=50, description="Passages to retrieve.")
+    top_k: StrictInt | None = Field(None, ge=TOP_K_BOUNDS[0], le=TOP_K_BOUNDS[1], description="Passages to retrieve.")
     history: list[StrictStr] = Field(default_factory=list, max_length=50,
                                      description="Earlier questions of the conversation, oldest first.")
 

@@ -22,7 +22,7 @@ from ingest.storage import storage_for
 from .engine import Engine
 from .judge import Judge, make_judge
 from .llms import Generator, make_generator
-from .question import InvalidQuestion, normalise
+from .question import InvalidQuestion, check_top_k, normalise
 from .response import Response
 
 log = logging.getLogger(__name__)
@@ -112,8 +112,7 @@ def _resolve(question: object, llm: object, top_k: object, history: object, sett
             raise InvalidQuestion(f"history must be a list of earlier questions, got {type(history).__name__}")
         for turn in history:
             normalise(turn, settings.max_question_chars)
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 50):
-        raise ValueError(f"top_k must be a whole number from 1 to 50, got {top_k!r}")
+    check_top_k(top_k)
     for part, what, method in ((embedder, "embedder", "embed"), (judge, "judge", "score")):
         if part is not None and not callable(getattr(part, method, None)):
             raise ValueError(f"{what} must be an object with a {method}() method, got {type(part).__name__}")
