@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from core.index import Index
 from core.settings import Settings
-from ingest.storage import storage_for
+from ingest import storage_for
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,8 @@ class PostgresFeedback:
     """Feedback in the ``sourceqa_feedback`` table, shared by every app replica."""
 
     def __init__(self, database_url: str) -> None:
-        from ingest.pgstore import engine_for, redact
+        from ingest import postgres_engine as engine_for
+        from ingest import redact_url as redact
 
         self.engine = engine_for(database_url)
         self.path = f"{redact(database_url)} (table sourceqa_feedback)"

@@ -26,8 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.settings import Settings, SettingsError
-from ingest import IndexProblem
-from ingest.storage import storage_for
+from ingest import IndexProblem, storage_for
 from qa import TOP_K_BOUNDS, Response, VerifiedSentence, ask, check_served, engine_loaded, stream
 
 from .documents import served_document

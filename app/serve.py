@@ -10,8 +10,7 @@ import gradio as gr
 from fastapi import FastAPI
 
 from core.settings import Settings
-from ingest import IndexProblem, ingest
-from ingest.storage import storage_for
+from ingest import IndexProblem, ingest, storage_for
 from qa import get_engine, make_generator
 
 from .guard import TOKEN_COOKIE, Guard, is_loopback

@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import Settings
-from ingest import CorpusError, IndexProblem, ingest
-from ingest.formats import Unreadable
-from ingest.readers import KINDS, READERS
+from ingest import KINDS, READERS, CorpusError, IndexProblem, Unreadable, ingest
 
 from .guard import is_loopback
 

@@ -14,9 +14,7 @@ from collections.abc import Iterator
 import gradio as gr
 
 from core.settings import Settings, SettingsError
-from ingest import IndexProblem
-from ingest.readers import READERS
-from ingest.storage import storage_for
+from ingest import READERS, IndexProblem, storage_for
 from qa import engine_loaded, stream, suggestions
 
 from .feedback import FeedbackEntry, feedback_store, new_answer_id

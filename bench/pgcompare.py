@@ -30,8 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from core.settings import load_settings
     from evals.cases import load_cases
-    from ingest import ingest
-    from ingest.embedders import make_embedder
+    from ingest import ingest, make_embedder
     from qa import ask
 
     server = pgserver.get_server(tempfile.mkdtemp(prefix="pgcompare-"), cleanup_mode="delete")

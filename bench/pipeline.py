@@ -60,7 +60,7 @@ class SourceQA:
 
     def __init__(self) -> None:
         from core.settings import load_settings
-        from ingest.embedders import make_embedder
+        from ingest import make_embedder
 
         self.home = Path(tempfile.mkdtemp(prefix="bench-sourceqa-"))
         self.settings = load_settings(environ={}, home=self.home, corpus_dir=CORPUS)

@@ -184,7 +184,7 @@ def render(r: dict) -> str:
         *_table(["target", "measured", ""], targets(r)), "",
         "## Scale: exact against approximate search", "",
         (f"Synthetic unit vectors in 384 dimensions around 2,000 centres (queries drawn alike), searched through "
-        f"the product's `FaissStore`. Approximate: IVF with about sqrt(n) lists, nprobe {nprobe} (the "
+        f"the product's `FaissDense`. Approximate: IVF with about sqrt(n) lists, nprobe {nprobe} (the "
         f"`ann_nprobe` setting). Latencies are p50 / p95 over 300 queries, top 10."), "",
         *_table(["chunks", "flat build", "flat index", "flat latency", "IVF", "IVF build", "IVF index",
                  "IVF latency", "recall@10", "process peak RSS"], scale_rows(r["scale"])), "",

@@ -2,7 +2,7 @@
 
 Vectors are synthetic: unit vectors around 2,000 random centres in 384 dimensions (the
 embedder's), so neighbours are meaningful as with real sentence embeddings; queries are
-drawn the same way. Search goes through ``ingest.stores.FaissStore``, the product's code
+drawn the same way. Search goes through ``ingest.dense.FaissDense``, the product's code
 path (llama-index's FaissVectorStore included).
 
     python -m bench.scale --sizes 10000 100000 1000000 --out scale.json
@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from ingest.stores import FaissStore
+from ingest.dense import FaissDense
 
 DIMENSION = 384
 QUERIES = 300
@@ -35,13 +35,13 @@ def synthetic(count: int, seed: int, centres: np.ndarray) -> np.ndarray:
     return out
 
 
-def _index_bytes(store: FaissStore) -> int:
+def _index_bytes(store: FaissDense) -> int:
     import faiss
 
     return int(faiss.serialize_index(store._store.client).size)
 
 
-def _latencies(store: FaissStore, queries: np.ndarray) -> tuple[list[float], list[set[int]]]:
+def _latencies(store: FaissDense, queries: np.ndarray) -> tuple[list[float], list[set[int]]]:
     for query in queries[:20]:  # warm-up
         store.search(query, 10)
     times, results = [], []
@@ -66,14 +66,14 @@ def measure(count: int, nprobes: list[int]) -> dict:
     row: dict = {"chunks": count}
 
     began = time.perf_counter()
-    flat = FaissStore(DIMENSION, ann_min_vectors=0)
+    flat = FaissDense(DIMENSION, ann_min_vectors=0)
     flat.add(vectors)
     row["flat"] = {"build_s": time.perf_counter() - began, "index_mb": _index_bytes(flat) / 1e6}
     times, exact = _latencies(flat, queries)
     row["flat"].update(p50_ms=_p(times, 50) * 1e3, p95_ms=_p(times, 95) * 1e3)
 
     began = time.perf_counter()
-    ivf = FaissStore(DIMENSION, ann_min_vectors=1, ann_nprobe=nprobes[0])
+    ivf = FaissDense(DIMENSION, ann_min_vectors=1, ann_nprobe=nprobes[0])
     ivf.add(vectors)
     row["ivf"] = {"kind": ivf.kind, "build_s": time.perf_counter() - began, "index_mb": _index_bytes(ivf) / 1e6,
                   "by_nprobe": {}}

@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from core.types import CleanDocument, Section
-from ingest.clean import clean_page
-from ingest.readers import read_corpus
+from ingest import clean_page, read_corpus
 
 from .cases import DEFAULT_CASES, CaseFileError, EvalCase, load_cases
 

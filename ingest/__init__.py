@@ -1,8 +1,28 @@
-"""Ingest stage: read, clean, chunk, embed and index the corpus."""
+"""Ingest stage: read, clean, chunk, embed and index the corpus, and store the index.
 
-from .index import IndexProblem, LoadedIndex, load_index, read_manifest
+This is the stage's public surface: ``qa``, ``app`` and ``evals`` import from here, never
+from a module inside. Where things live:
+
+* ``readers``, ``formats``, ``pdf``, ``word``: corpus files to text; ``clean`` and
+  ``headings``: text to a document with sections; ``chunk``; ``embedders``;
+  ``suggest``: candidate questions; ``pipeline``: :func:`ingest`, all of it in order.
+* ``dense`` and ``keywords``: the two searches over chunks (FAISS or pgvector; one BM25);
+  ``loaded``: :class:`LoadedIndex`, an index version in memory (``core.index.Index``).
+* ``storage``: where versions are kept (:func:`storage_for`): ``storage.folders`` and
+  ``storage.files`` on disk, ``storage.postgres`` and ``storage.pgdb`` in PostgreSQL.
+"""
+
+from .clean import clean_page
+from .embedders import make_embedder, packaged_minilm_path
+from .formats import Unreadable
+from .loaded import LoadedIndex
 from .pipeline import IngestReport, ingest
-from .readers import CorpusError
+from .readers import KINDS, READERS, CorpusError, read_corpus
+from .storage import IndexProblem, Storage, check_compatible, storage_for
+from .storage.files import load_index, read_manifest
+from .storage.pgdb import postgres_engine, redact_url
 
-__all__ = ["CorpusError", "IndexProblem", "IngestReport", "LoadedIndex", "ingest", "load_index",
-           "read_manifest"]
+__all__ = ["KINDS", "READERS", "CorpusError", "IndexProblem", "IngestReport", "LoadedIndex", "Storage",
+           "Unreadable", "check_compatible", "clean_page", "ingest", "load_index", "make_embedder",
+           "packaged_minilm_path", "postgres_engine", "read_corpus", "read_manifest", "redact_url",
+           "storage_for"]

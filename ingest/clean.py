@@ -12,44 +12,27 @@ of noise, all handled by shape rather than by this page's strings:
 Markdown headings (``# Title``, ``## Section``) are honoured when present, so the
 same cleaner reads ``.md`` files and HTML converted by :mod:`ingest.readers`.
 
-A file's first line is its title only when it looks like one (see :func:`looks_like_title`);
-otherwise it is body text like the rest, and the title is the file's name.
+Which line is the title and which lines are headings is :mod:`ingest.headings`'s call.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from core.types import CleanDocument, Preview, Section
 
+from .headings import IMAGE, TOP_LEVEL_SECTIONS, heading_of, strip_header
+
+__all__ = ["CLEANING_VERSION", "clean_page", "is_preview_line", "split_preview"]
+
 CLEANING_VERSION = "4"
 
-# Wikipedia's standard top-level section names (MOS:LAYOUT and MEDMOS). A heading
-# outside this list that follows a section introducing a list ("... the following
-# types:") or an empty section is taken as its subsection.
-TOP_LEVEL_SECTIONS = {
-    "signs and symptoms", "signs", "symptoms", "presentation", "causes", "cause",
-    "risk factors", "mechanism", "pathophysiology", "pathogenesis", "diagnosis",
-    "differential diagnosis", "classification", "types", "prevention", "screening",
-    "treatment", "management", "prognosis", "outcomes", "complications", "epidemiology",
-    "history", "society and culture", "research", "other animals", "genetics",
-    "etymology", "terminology", "overview", "description", "uses", "medical uses",
-    "adverse effects", "side effects", "contraindications", "pharmacology",
-    "gallery", "see also", "notes", "references", "sources", "bibliography",
-    "further reading", "external links",
-}
 _COPULAS = {"is", "are", "was", "were", "refers", "means", "or"}
 _SHORT_WORDS = {"a", "an", "as", "at", "be", "by", "do", "he", "if", "in", "is", "it", "me",
                 "my", "no", "of", "on", "or", "so", "to", "up", "us", "we", "i"}
-_IMAGE = re.compile(r"(?:Image|File):[^,\n]*?\.(?:jpe?g|png|gif|svg|tiff?|webp)\s*,\s*", re.IGNORECASE)
 _BULLET = re.compile(r"\s*(?<!\S)\*(?:\s+|$)")
-_MARKED_HEADING = re.compile(r"(#{1,6})\s+(.+?)\s*#*$")
-_NOT_A_TITLE_END = re.compile(r"[.!?:;,][\"'\u201d\u2019)\]]*$")  # a sentence ends or goes on
-TITLE_MAX_WORDS = 12
-TITLE_MAX_CHARS = 100
 
 
 @dataclass
@@ -116,36 +99,6 @@ def _joins_without_space(left: str, right: str, after_term: bool) -> bool:
                 and token.group() not in _SHORT_WORDS and not right[len(token.group()):][:1].isalpha())
 
 
-def looks_like_title(line: str) -> bool:
-    """Whether a first line is a title: a markdown ``#`` heading, or a short line (at
-    most 12 words and 100 characters) that neither starts lower-case nor ends as a
-    sentence or clause does (``.``, ``!``, ``?``, ``:``, ``;``, ``,``).
-
-    >>> looks_like_title("Calcinosis Cutis"), looks_like_title("Calcium deposits form in skin.")
-    (True, False)
-    >>> looks_like_title("# Why do deposits form?")
-    True
-    """
-    stripped = line.strip()
-    if _MARKED_HEADING.match(stripped):
-        return True
-    return (0 < len(stripped) <= TITLE_MAX_CHARS and len(stripped.split()) <= TITLE_MAX_WORDS
-            and not stripped[0].islower() and not _NOT_A_TITLE_END.search(stripped))
-
-
-def _heading_of(line: str) -> tuple[str, int | None] | None:
-    stripped = line.strip()
-    marked = _MARKED_HEADING.match(stripped)
-    if marked:
-        return marked.group(2), len(marked.group(1))
-    words = stripped.split()
-    if (0 < len(words) <= 12 and stripped[0].isalnum() and stripped[0] == stripped[0].upper()
-            and not re.search(r"[.!?:,;]$", stripped) and not _IMAGE.match(stripped)
-            and not stripped.startswith("{{")):
-        return stripped, None
-    return None
-
-
 def _blocks(lines: list[str]) -> list[_Block]:
     blocks: list[_Block] = []
     current: list[tuple[str, int]] = []
@@ -154,8 +107,8 @@ def _blocks(lines: list[str]) -> list[_Block]:
         if not current:
             return
         real = [(text, number) for text, number in current if not text.strip().startswith("{{")]
-        if len(real) == 1 and not is_preview_line(real[0][0]) and _heading_of(real[0][0]):
-            title, level = _heading_of(real[0][0])
+        if len(real) == 1 and not is_preview_line(real[0][0]) and heading_of(real[0][0]):
+            title, level = heading_of(real[0][0])
             blocks.append(_Block("heading", [_Fragment(title)], level, real[0][1]))
         elif real:
             block = _Block("paragraph", line=real[0][1])
@@ -177,34 +130,6 @@ def _blocks(lines: list[str]) -> list[_Block]:
     return blocks
 
 
-def _strip_header(lines: list[str]) -> tuple[str, list[str]]:
-    """Return (title, body lines); the body lines are a suffix of ``lines``.
-
-    A first line that looks like a title is taken as the title, and after a plain one the
-    page chrome (short navigation lines such as ``HOME``, ``OR:``) up to the first line of
-    four or more words is dropped; without such a line nothing is chrome. A first line
-    that does not look like a title, or the only line of the file, is body text, and the
-    title is "" (the caller names the document after its file).
-    """
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if not looks_like_title(stripped):
-            return "", lines[index:]
-        marked = _MARKED_HEADING.match(stripped)
-        rest = lines[index + 1:]
-        if not any(later.strip() for later in rest):
-            return "", lines[index:]  # a file of one short line: that line is its text
-        if marked:  # a marked-up document has no scraped chrome
-            return marked.group(2), rest
-        for offset, later in enumerate(rest):
-            if len(later.split()) >= 4 or later.strip().startswith("#"):
-                return stripped, rest[offset:]
-        return stripped, rest
-    return "", []
-
-
 def _paragraph_text(block: _Block) -> tuple[str, list[tuple[int, int, tuple[str, str, int]]]]:
     """Join a paragraph's fragments; returns text and (start, end, preview) anchors."""
     text = ""
@@ -223,7 +148,7 @@ def _paragraph_text(block: _Block) -> tuple[str, list[tuple[int, int, tuple[str,
 
 def _layout(text: str) -> str:
     """Gallery file names out (captions kept); inline ``*`` bullets onto their own lines."""
-    text = _IMAGE.sub("\n", text).strip()
+    text = IMAGE.sub("\n", text).strip()
     if len(_BULLET.findall(text)) >= 2:
         text = _BULLET.sub("\n* ", text).strip()
     return re.sub(r"[ \t]+\n", "\n", text)
@@ -295,7 +220,7 @@ def clean_page(raw: str, source: str, page_starts: tuple[int, ...] | None = None
     page_lines = _page_of_lines(raw, page_starts)
     raw = _normalised(raw)
     lines = raw.split("\n")
-    title, body_lines = _strip_header(lines)
+    title, body_lines = strip_header(lines)
     offset_lines = len(lines) - len(body_lines)
     blocks = _blocks([""] * offset_lines + body_lines)
     if not any(block.kind == "paragraph" for block in blocks):
@@ -364,17 +289,3 @@ def _page_offsets(page_lines: list[int], placed: list[tuple[int, int]], length: 
             piece += 1
         offsets.append(placed[piece][0] if piece < len(placed) else length)
     return tuple(offsets)
-
-
-def topic_names(titles: Iterable[str], headings: Iterable[str]) -> list[str]:
-    """Names a question can be about, longest first, from titles and heading paths.
-
-    >>> topic_names(["Calcinosis Cutis"], ["Treatment", "Classification > Tumoral calcinosis"])
-    ['tumoral calcinosis', 'calcinosis cutis']
-    """
-    names = {title.strip().lower() for title in titles if title.strip()}
-    for heading in headings:
-        leaf = heading.split(" > ")[-1].strip().lower()
-        if leaf and leaf not in TOP_LEVEL_SECTIONS:
-            names.add(leaf)
-    return sorted(names, key=lambda name: (-len(name), name))

@@ -32,7 +32,6 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(str(path), device="cpu")
         dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dimension = int(dimension())
-        self.max_tokens = int(self._model.max_seq_length)
         self._batch_size = batch_size
         self._lock = threading.Lock()
 
@@ -44,9 +43,6 @@ class SentenceTransformerEmbedder:
                                          normalize_embeddings=True, show_progress_bar=False,
                                          convert_to_numpy=True)
         return np.asarray(vectors, dtype=np.float32)
-
-    def count_tokens(self, text: str) -> int:
-        return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
 
 
 def packaged_minilm_path() -> Path:

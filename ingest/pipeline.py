@@ -1,4 +1,4 @@
-"""corpus/ -> clean -> chunk -> embed (incrementally) -> FAISS + keyword index on disk."""
+"""corpus/ -> clean -> chunk -> embed (incrementally) -> a new index version in the storage."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from core.types import Chunk, CleanDocument, SentenceRow
 from .chunk import CHUNKING_VERSION, chunk_document, preview_chunks
 from .clean import CLEANING_VERSION, clean_page
 from .embedders import Embedder, make_embedder
-from .keyword import KeywordIndex
+from .keywords import KeywordIndex
 from .readers import CorpusError, Skipped, scan_corpus
 from .storage import storage_for
 from .suggest import SUGGESTIONS_VERSION, suggest_questions

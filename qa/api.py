@@ -13,11 +13,9 @@ import threading
 from pathlib import Path
 
 from core.answer import Answer
+from core.embedding import Embedder
 from core.settings import Settings, load_settings
-from ingest.embedders import Embedder, make_embedder
-from ingest.index import IndexProblem, check_compatible
-from ingest.pipeline import ingest
-from ingest.storage import storage_for
+from ingest import IndexProblem, check_compatible, ingest, make_embedder, storage_for
 
 from .engine import Engine
 from .judge import Judge, make_judge

@@ -8,8 +8,7 @@ import threading
 
 from core.embedding import Embedder
 from core.settings import Settings
-from ingest.index import IndexProblem
-from ingest.storage import storage_for
+from ingest import IndexProblem, storage_for
 
 from .api import _where, ask
 from .judge import Judge

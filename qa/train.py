@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
     if args.base is None:
-        from ingest.embedders import packaged_minilm_path
+        from ingest import packaged_minilm_path
         args.base = packaged_minilm_path()
     tokenizer = AutoTokenizer.from_pretrained(str(args.base))
     encoder = AutoModel.from_pretrained(str(args.base), dtype=torch.float32).to(device).eval()

@@ -14,16 +14,23 @@ import numpy as np
 import pytest
 from conftest import SEED, FakeEmbedder
 
-import ingest.index as files
 from app.cli import main
 from core.settings import load_settings
 from core.text import split_sentences
-from ingest import IndexProblem, ingest, load_index, pipeline
+from ingest import (
+    IndexProblem,
+    check_compatible,
+    ingest,
+    load_index,
+    pipeline,
+    read_manifest,
+    storage_for,
+)
 from ingest.chunk import chunk_document
 from ingest.clean import clean_page
-from ingest.index import check_compatible, current_version, file_sha256, read_manifest
 from ingest.readers import html_to_text
-from ingest.storage import storage_for
+from ingest.storage import folders
+from ingest.storage.folders import current_version, file_sha256
 
 # -- A. index damage ------------------------------------------------------------------------
 
@@ -104,7 +111,7 @@ def test_every_damage_is_an_index_problem_and_ingest_repairs_it(settings, fake_e
             read()
         except IndexProblem as problem:
             _assert_clean_message(problem, tmp_path)
-    files.tidy(index)  # never crashes on a damaged index
+    folders.tidy(index)  # never crashes on a damaged index
     report = ingest(settings, embedder=fake_embedder)
     assert not report.unchanged, "a damaged index must not count as up to date"
     assert len(load_index(index).chunks) == chunks
@@ -298,11 +305,13 @@ def _chunking_seconds(sections: int) -> float:
     text = "Big Page\n\n" + "".join(f"Part {i}\n\nPart {i} has a few words. And a second sentence.\n\n"
                                      for i in range(sections))
     document = clean_page(text, "big.txt")
-    began = time.perf_counter()
-    chunks = chunk_document(document)
-    seconds = time.perf_counter() - began
+    times = []
+    for _ in range(3):  # the fastest of three: a busy machine slows one run, not the code
+        began = time.perf_counter()
+        chunks = chunk_document(document)
+        times.append(time.perf_counter() - began)
     assert len(chunks) == sections
-    return seconds
+    return min(times)
 
 
 def test_chunking_is_linear_in_the_number_of_sections():
@@ -339,14 +348,14 @@ def test_a_full_disk_is_one_line_and_keeps_the_old_index(tmp_path, monkeypatch, 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(files.np, "save", full)
+    monkeypatch.setattr(folders.np, "save", full)
     assert main(["ingest"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith("sourceqa: error: cannot write ") and err.rstrip().endswith("no space left on device")
     monkeypatch.undo()
     after = load_index(index)
-    assert after.path == before.path and after.manifest == before.manifest
+    assert after.version == before.version and after.manifest == before.manifest
     assert not [p for p in index.iterdir() if p.name.startswith(".tmp-")]
 
 

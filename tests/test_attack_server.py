@@ -217,7 +217,7 @@ def test_the_chat_page_and_its_own_routes_still_work(client):
 
 # -- 6. /healthz on a damaged index ----------------------------------------------------------
 def test_healthz_says_503_with_the_reason_for_a_damaged_index(client, app_settings):
-    from ingest.index import current_version
+    from ingest.storage.folders import current_version
 
     version = current_version(app_settings.index_path)
     (version / "manifest.json").write_text("{ not json")
@@ -350,7 +350,7 @@ def test_damage_to_the_loaded_index_is_noticed_without_a_restart(client, app_set
     import json as jsonlib
 
     from ingest import ingest
-    from ingest.index import current_version
+    from ingest.storage.folders import current_version
 
     assert client.post("/api/ask", json=ask_body()).status_code == 200
     version = current_version(app_settings.index_path)

@@ -16,8 +16,8 @@ import pytest
 from conftest import GOLD, QUESTION, REPO, FakeEmbedder
 
 from app.cli import main
-from ingest import IndexProblem, ingest, load_index
-from ingest.index import current_version, ingest_lock, read_manifest
+from ingest import IndexProblem, ingest, load_index, read_manifest
+from ingest.storage.folders import current_version, file_sha256, ingest_lock
 from qa import ask
 
 
@@ -78,8 +78,6 @@ def test_loading_never_unpickles(settings, tmp_path):
 
     np.save(version / "chunk_vectors.npy", np.array([Evil()], dtype=object), allow_pickle=True)
     manifest = json.loads((version / "manifest.json").read_text())
-    from ingest.index import file_sha256
-
     manifest["files"]["chunk_vectors.npy"] = file_sha256(version / "chunk_vectors.npy")  # a forged manifest
     (version / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexProblem, match="cannot be read"):
@@ -93,8 +91,8 @@ CHILD = """
 import os, sys, time
 sys.path.insert(0, {tests!r})
 from conftest import FakeEmbedder
-import ingest.index as index
-from ingest.keyword import KeywordIndex
+import ingest.storage.folders as folders
+from ingest.keywords import KeywordIndex
 from core.settings import load_settings
 from ingest import ingest
 
@@ -117,11 +115,11 @@ class SlowEmbedder(FakeEmbedder):
         time.sleep(0.2)
         return super().embed(texts)
 
-index._write_jsonl = step("write", index._write_jsonl)
-index._fsync_folder = step("fsync", index._fsync_folder)
-index._remove_old_versions = step("cleanup", index._remove_old_versions)
+folders._write_jsonl = step("write", folders._write_jsonl)
+folders._fsync_folder = step("fsync", folders._fsync_folder)
+folders._remove_old_versions = step("cleanup", folders._remove_old_versions)
 KeywordIndex.save = step("keyword", KeywordIndex.save)
-index.os = Os()
+folders.os = Os()
 settings = load_settings(environ={{}}, home={home!r}, corpus_dir={corpus!r})
 ingest(settings, embedder=SlowEmbedder())
 print("done", flush=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import FakeLLM
 
-from ingest.clean import topic_names
+from ingest.headings import topic_names
 from qa import InvalidQuestion, ask
 from qa.followup import rewrite
 

@@ -12,9 +12,9 @@ from core.answer import Answer, Citation
 from core.settings import load_settings
 from ingest import CorpusError, ingest, load_index
 from ingest.clean import clean_page
-from ingest.index import current_version
 from ingest.pdf import NO_TEXT_LAYER
 from ingest.readers import SUFFIXES, scan_corpus
+from ingest.storage.folders import current_version
 from qa import ask
 
 PAGE_2 = "Wash the copper widgets in warm vinegar every single week."
@@ -278,7 +278,7 @@ def test_an_index_written_before_pages_existed_still_loads(mixed, fake_embedder)
 
 def test_a_damaged_page_table_is_detected(mixed):
     from ingest import IndexProblem
-    from ingest.index import file_sha256
+    from ingest.storage.folders import file_sha256
 
     version = current_version(mixed.index_path)
     (version / "pages.json").write_text(json.dumps({"handbook.pdf": [0, 10**9]}), "utf-8")

@@ -6,8 +6,8 @@ import pytest
 
 from core.settings import SettingsError, load_settings
 from ingest import CorpusError, IndexProblem, ingest, load_index
-from ingest.index import current_version
-from ingest.keyword import KeywordIndex
+from ingest.keywords import KeywordIndex
+from ingest.storage.folders import current_version
 
 
 def settings_for(corpus, tmp_path):
@@ -73,7 +73,7 @@ def test_interrupted_write_leaves_the_old_index_loadable_and_unchanged(seed_corp
     with pytest.raises(OSError, match="simulated"):
         ingest(settings, embedder=fake_embedder)
     after = load_index(settings.index_path)
-    assert after.path == before.path and after.manifest == before.manifest
+    assert after.version == before.version and after.manifest == before.manifest
     assert [c.id for c in after.chunks] == [c.id for c in before.chunks]
     assert not [p for p in settings.index_path.iterdir() if p.name.startswith(".tmp-")]
 
@@ -120,3 +120,15 @@ def test_unknown_settings_are_errors(tmp_path):
         load_settings(environ={"SOURCEQA_CONFIG": str(config)})
     config.write_text("top_k = 3\n")
     assert load_settings(environ={"SOURCEQA_CONFIG": str(config), "SOURCEQA_LLM": "extractive"}).top_k == 3
+
+
+def test_every_ingest_package_is_in_the_built_distribution():
+    """A sub-package missing from pyproject's package list is left out of a wheel (an
+    editable install still finds it, so nothing else would notice)."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "ingest").rglob("__init__.py")}
+    assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"

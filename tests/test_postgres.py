@@ -17,8 +17,7 @@ from app.cli import main
 from app.feedback import FeedbackEntry, PostgresFeedback, draft_cases, feedback_store
 from core.settings import SettingsError, load_settings
 from evals.cases import load_cases
-from ingest import IndexProblem, ingest
-from ingest.storage import storage_for
+from ingest import IndexProblem, ingest, storage_for
 from qa import ask, get_engine
 
 pytestmark = pytest.mark.real

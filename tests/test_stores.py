@@ -1,11 +1,11 @@
-"""The FAISS store on seeded synthetic vectors: exact below the ANN threshold, IVF above it."""
+"""The FAISS dense index on seeded synthetic vectors: exact below the ANN threshold, IVF above it."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ingest.stores import FaissStore, load_vector_store, new_vector_store
+from ingest.dense import FaissDense
 
 
 def clustered(count: int, dimension: int = 32, clusters: int = 50, seed: int = 0) -> np.ndarray:
@@ -18,38 +18,38 @@ def clustered(count: int, dimension: int = 32, clusters: int = 50, seed: int = 0
 
 def test_small_collections_are_exact_and_round_trip(tmp_path):
     vectors = clustered(500)
-    store = new_vector_store("faiss", 32, ann_min_vectors=1000)
+    store = FaissDense(32, ann_min_vectors=1000)
     store.add(vectors)
     assert store.kind == "flat" and store.count == 500
     assert store.search(vectors[7], 1)[0][0] == 7
     store.save(tmp_path)
-    loaded = load_vector_store("faiss", tmp_path, 32)
+    loaded = FaissDense.load(tmp_path, 32)
     assert loaded.count == 500 and loaded.search(vectors[7], 3) == store.search(vectors[7], 3)
 
 
 def test_large_collections_switch_to_ivf_with_high_recall(tmp_path):
     vectors, queries = clustered(6000), clustered(100, seed=1)
-    exact = new_vector_store("faiss", 32, ann_min_vectors=0)
+    exact = FaissDense(32, ann_min_vectors=0)
     exact.add(vectors)
-    approximate = new_vector_store("faiss", 32, ann_min_vectors=5000, ann_nprobe=16)
+    approximate = FaissDense(32, ann_min_vectors=5000, ann_nprobe=16)
     approximate.add(vectors)
     assert exact.kind == "flat" and approximate.kind.startswith("ivf")
     recall = np.mean([len({r for r, _ in exact.search(q, 10)} & {r for r, _ in approximate.search(q, 10)}) / 10
                       for q in queries])
     assert recall >= 0.9
     approximate.save(tmp_path)
-    loaded = load_vector_store("faiss", tmp_path, 32)
+    loaded = FaissDense.load(tmp_path, 32)
     assert loaded.kind == approximate.kind and loaded.count == 6000
     assert loaded.search(queries[0], 10) == approximate.search(queries[0], 10)  # nprobe persisted
 
 
 def test_wrong_dimension_is_refused():
-    store = FaissStore(32)
+    store = FaissDense(32)
     with pytest.raises(ValueError, match="dimension 32"):
         store.add(np.zeros((3, 8), dtype=np.float32))
 
 
 def test_empty_store_saves_and_searches(tmp_path):
-    store = new_vector_store("faiss", 16)
+    store = FaissDense(16)
     store.save(tmp_path)
-    assert load_vector_store("faiss", tmp_path, 16).search(np.ones(16, dtype=np.float32), 5) == []
+    assert FaissDense.load(tmp_path, 16).search(np.ones(16, dtype=np.float32), 5) == []

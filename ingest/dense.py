@@ -1,10 +1,16 @@
-"""Vector stores behind one small interface, chosen by name.
+"""Dense (vector) search: the :class:`Dense` interface and its two backends.
 
-The default is FAISS through llama-index's ``FaissVectorStore``: an exact inner-product
-index over unit vectors (cosine similarity) up to ``ann_min_vectors`` rows, and an
-approximate IVF index (inverted lists searched ``ann_nprobe`` at a time) from there on,
-where exact search gets slow (bench/RESULTS.md shows where). Rows are addressed by
-position, which matches the order of the chunk table saved beside the index.
+* :class:`FaissDense` (the file storage): FAISS through llama-index's
+  ``FaissVectorStore``; an exact inner-product index over unit vectors (cosine
+  similarity) up to ``ann_min_vectors`` rows, and an approximate IVF index (inverted lists
+  searched ``ann_nprobe`` at a time) from there on, where exact search gets slow
+  (bench/RESULTS.md shows where). Built with :meth:`FaissDense.add`, written into a
+  version's folder with :meth:`~FaissDense.save`.
+* :class:`PgvectorDense` (the postgres storage): one version's pgvector table through
+  llama-index's ``PGVectorStore``; the postgres storage writes its rows (each with the
+  chunk's text, which keyword search reads too).
+
+Rows are addressed by position: row ``i`` is chunk ``i`` of the version's chunk table.
 """
 
 from __future__ import annotations
@@ -15,20 +21,16 @@ from typing import Protocol
 import numpy as np
 
 
-class VectorStore(Protocol):
-    name: str
+class Dense(Protocol):
+    """Search by cosine similarity over the chunk rows of one index version."""
 
     @property
-    def count(self) -> int: ...
-
-    def add(self, vectors: np.ndarray) -> None: ...
-
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Best ``k`` rows for one query vector, as (row, cosine similarity), best first."""
+    def count(self) -> int:
+        """How many chunk rows are indexed."""
         ...
 
-    def save(self, folder: Path) -> list[str]:
-        """Write the store into ``folder``; returns the file names written."""
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Best ``k`` rows for one unit query vector, as (row, cosine similarity), best first."""
         ...
 
 
@@ -41,8 +43,8 @@ def ivf_lists(count: int) -> int:
     return max(16, min(8192, int(count ** 0.5)))
 
 
-class FaissStore:
-    name = "faiss"
+class FaissDense:
+    name = "faiss"  # the manifest's ``vector_store``
     FILE = "vectors.faiss"
     TRAINING_PER_LIST = 50  # training vectors per IVF list (FAISS wants at least 39)
 
@@ -107,13 +109,14 @@ class FaissStore:
         return [(int(i), float(s)) for i, s in zip(result.ids, result.similarities)]
 
     def save(self, folder: Path) -> list[str]:
+        """Write the index into ``folder``; returns the file names written."""
         if self._store is None:
             self.add(np.zeros((0, self.dimension), dtype=np.float32))
         self._store.persist(persist_path=str(Path(folder) / self.FILE))
         return [self.FILE]
 
     @classmethod
-    def load(cls, folder: Path, dimension: int) -> FaissStore:
+    def load(cls, folder: Path, dimension: int) -> FaissDense:
         from llama_index.vector_stores.faiss import FaissVectorStore
 
         store = FaissVectorStore.from_persist_path(str(Path(folder) / cls.FILE))
@@ -122,17 +125,22 @@ class FaissStore:
         return cls(dimension, store)
 
 
-STORES = {"faiss": FaissStore}
+class PgvectorDense:
+    """Dense search in one version's pgvector table (cosine similarity)."""
 
+    def __init__(self, store, count: int) -> None:
+        self._store = store  # llama-index's PGVectorStore of the version's table
+        self._count = count
 
-def new_vector_store(name: str, dimension: int, **options) -> VectorStore:
-    """A new, empty store; ``options`` are the store's own settings (ann_min_vectors, ...)."""
-    if name not in STORES:
-        raise ValueError(f"unknown vector store {name!r}; known: {sorted(STORES)}")
-    return STORES[name](dimension, **options)
+    @property
+    def count(self) -> int:
+        return self._count
 
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
 
-def load_vector_store(name: str, folder: Path, dimension: int) -> VectorStore:
-    if name not in STORES:
-        raise ValueError(f"unknown vector store {name!r}; known: {sorted(STORES)}")
-    return STORES[name].load(folder, dimension)
+        if not self._count:
+            return []
+        result = self._store.query(VectorStoreQuery(query_embedding=np.asarray(vector, dtype=float).tolist(),
+                                                    similarity_top_k=min(k, self._count)))
+        return [(int(node.metadata["row"]), float(score)) for node, score in zip(result.nodes, result.similarities)]

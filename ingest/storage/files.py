@@ -1,0 +1,232 @@
+"""The file storage: :class:`FileStorage`, and reading a version folder back verified.
+
+Loading checks the manifest's format, that it lists every file an index needs, every
+file's SHA-256, and that what was read fits together (dimensions, row counts, offsets);
+it never unpickles anything. The layout and the writing are :mod:`.folders`'.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+from core.settings import Settings
+from core.types import Chunk, Preview, SentenceRow
+
+from ..dense import FaissDense
+from ..keywords import KeywordIndex
+from ..loaded import LoadedIndex, pages_problem
+from . import FORMAT, REBUILD, IndexProblem, damaged, folders, reason
+from .folders import DENSE, PAGES, TABLES, current_version, file_sha256
+
+log = logging.getLogger(__name__)
+
+# What reading a damaged file can raise: numpy and json raise ValueError, faiss raises
+# RuntimeError (and asserts), a row of the wrong shape gives TypeError or KeyError.
+_READ_ERRORS = (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError,
+                AssertionError, RecursionError, MemoryError, EOFError)
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    """The manifest of the served version, unverified, or None when there is no index yet."""
+    version = current_version(index_dir)
+    if version is None:
+        return None
+    return _manifest_of(version)
+
+
+def _manifest_of(version: Path) -> dict:
+    if not version.is_dir():
+        raise damaged(f"index version {version.name} is missing")
+    try:
+        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:
+        raise damaged(f"the manifest of index version {version.name} is unreadable "
+                      f"({reason(error)})") from error
+    if not isinstance(manifest, dict):
+        raise damaged(f"the manifest of index version {version.name} is not a JSON object")
+    return manifest
+
+
+def verify_version(version: Path, manifest: dict) -> None:
+    """Check the format, that every required file is listed and present, and every
+    file's SHA-256 against the manifest; raises IndexProblem."""
+    where = f"index version {version.name}"
+    if manifest.get("format") != FORMAT:
+        raise damaged(f"{where} has format {str(manifest.get('format'))[:20]}, this version of "
+                      f"sourceqa reads {FORMAT}")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise damaged(f"the manifest of {where} lists no files")
+    dense = DENSE.get(str(manifest.get("vector_store")))
+    if dense is None:
+        raise damaged(f"the manifest of {where} names no known vector store")
+    unlisted = sorted({*TABLES, KeywordIndex.FILE, dense.FILE} - set(files))
+    if unlisted:
+        raise damaged(f"the manifest of {where} does not list {', '.join(unlisted)}")
+    for name, digest in files.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
+            raise damaged(f"the manifest of {where} lists a file name that is not one")
+        path = version / name
+        if not path.is_file():
+            raise damaged(f"index file {name} of {where} is missing")
+        try:
+            matches = file_sha256(path) == digest
+        except OSError as error:
+            raise damaged(f"index file {name} of {where} cannot be read ({reason(error)})") from error
+        if not matches:
+            raise damaged(f"index file {name} of {where} is corrupted (checksum mismatch)")
+
+
+def load_index(index_dir: Path) -> LoadedIndex:
+    """Load and verify the served version; raises IndexProblem saying how to fix it."""
+    index_dir = Path(index_dir)
+    version = current_version(index_dir)
+    if version is None:
+        raise IndexProblem("there is no index yet; run `sourceqa ingest` to build it")
+    manifest = _manifest_of(version)
+    verify_version(version, manifest)
+    try:
+        index, previews = _read_version(version, manifest)
+        problem = _inconsistency(index, previews)
+    except IndexProblem:
+        raise
+    except _READ_ERRORS as error:
+        raise damaged(f"index version {version.name} cannot be read ({reason(error)})") from error
+    if problem:
+        raise damaged(f"index version {version.name} is inconsistent ({problem})")
+    return index
+
+
+def served_index(index_dir: Path) -> LoadedIndex | None:
+    """The served version, loaded, if it is intact; else None (logged): ingest rebuilds it."""
+    try:
+        if current_version(index_dir) is None:
+            return None
+        return load_index(index_dir)
+    except IndexProblem as problem:
+        log.warning("the served index is damaged (%s); building a new one",
+                    str(problem).removesuffix(f"; {REBUILD}"))
+        return None
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _read_version(version: Path, manifest: dict) -> tuple[LoadedIndex, int]:
+    """The version's index, and how many link previews its ``previews.jsonl`` holds (the
+    table is kept for the manifest's count; nothing reads the previews themselves)."""
+    documents = json.loads((version / "documents.json").read_text("utf-8"))
+    chunk_rows = _read_jsonl(version / "chunks.jsonl")
+    chunks = [Chunk(**{k: v for k, v in row.items() if k != "key"}) for row in chunk_rows]
+    previews = [Preview(**row) for row in _read_jsonl(version / "previews.jsonl")]
+    sentence_rows = _read_jsonl(version / "sentences.jsonl")
+    sentences = [SentenceRow(**{k: v for k, v in row.items() if k != "key"}) for row in sentence_rows]
+    chunk_vectors = np.load(version / "chunk_vectors.npy", allow_pickle=False)
+    sentence_vectors = np.load(version / "sentence_vectors.npy", allow_pickle=False)
+    dimension = int(manifest["embedder"]["dimension"])
+    vectors = DENSE[manifest["vector_store"]].load(version, dimension)
+    keys = {"chunks": [row.get("key") for row in chunk_rows],
+            "sentences": [row.get("key") for row in sentence_rows]}
+    pages = json.loads((version / PAGES).read_text("utf-8")) if PAGES in manifest["files"] else {}
+    index = LoadedIndex(manifest, documents, chunks, sentences, sentence_vectors=sentence_vectors,
+                        chunk_vectors=chunk_vectors, vectors=vectors, keywords=KeywordIndex.load(version),
+                        keys=keys, pages=pages)
+    return index, len(previews)
+
+
+def _inconsistency(index: LoadedIndex, previews: int) -> str | None:
+    """What does not fit together in a loaded index (None when everything does)."""
+    manifest = index.manifest
+    dimension = manifest["embedder"]["dimension"]
+    for name, matrix, rows in (("chunk", index.chunk_vectors, len(index.chunks)),
+                               ("sentence", index.sentence_vectors, len(index.sentences))):
+        if matrix.ndim != 2 or matrix.dtype != np.float32 or len(matrix) != rows:
+            return f"{len(matrix)} {name} vectors of shape {matrix.shape} for {rows} {name}s"
+        if rows and matrix.shape[1] != dimension:
+            return f"{name} vectors have {matrix.shape[1]} dimensions, the manifest says {dimension}"
+    counts = {"document_count": len(index.documents), "chunk_count": len(index.chunks),
+              "sentence_count": len(index.sentences), "preview_count": previews}
+    for key, count in counts.items():
+        if manifest.get(key) != count:
+            return f"the manifest's {key} is {str(manifest.get(key))[:20]}, the index holds {count}"
+    if index.vectors.count != len(index.chunks) or index.keywords.count != len(index.chunks):
+        return "the vector or keyword index does not hold one row per chunk"
+    if not all(isinstance(text, str) for text in index.documents.values()):
+        return "a document is not text"
+    for chunk in index.chunks:
+        text = index.documents.get(chunk.source)
+        if text is None or text[chunk.start:chunk.end] != chunk.text:
+            return "a chunk's offsets do not match its document"
+    for row in index.sentences:
+        if not (0 <= row.chunk < len(index.chunks) and row.source in index.documents
+                and 0 <= row.start <= row.end):
+            return "a sentence points outside the chunk table"
+    return pages_problem(index.pages, index.documents)
+
+
+def previous_vectors(served: LoadedIndex | None) -> dict[str, np.ndarray]:
+    """Embedding cache from an intact served version: embedding key -> vector; empty
+    when there is none to reuse (no index yet, or a damaged one)."""
+    if served is None:
+        return {}
+    cache: dict[str, np.ndarray] = {}
+    for table, matrix in (("chunks", served.chunk_vectors), ("sentences", served.sentence_vectors)):
+        cache.update({key: matrix[i] for i, key in enumerate(served.keys.get(table, [])) if key})
+    return cache
+
+
+class FileStorage:
+    """Versioned folders under ``index_dir`` with a FAISS vector index."""
+
+    def __init__(self, settings: Settings, index_dir: Path | None = None) -> None:
+        self.settings = settings
+        self.index_dir = Path(index_dir or settings.index_path)
+        self._served: LoadedIndex | None = None  # loaded by served_manifest, for previous_vectors
+
+    def lock(self, wait: bool = True):
+        return folders.ingest_lock(self.index_dir, wait)
+
+    def current(self) -> str | None:
+        version = current_version(self.index_dir)
+        return version.name if version else None
+
+    def state(self) -> tuple | None:
+        return folders.served_state(self.index_dir)
+
+    def manifest(self) -> dict | None:
+        return read_manifest(self.index_dir)
+
+    def served_manifest(self) -> dict | None:
+        """Loads the served version in full (the check that it is intact) and keeps it
+        for the next :meth:`previous_vectors`."""
+        self._served = served_index(self.index_dir)
+        return self._served.manifest if self._served else None
+
+    def previous_vectors(self) -> dict[str, np.ndarray]:
+        served, self._served = self._served, None
+        return previous_vectors(served or served_index(self.index_dir))
+
+    def describe(self) -> str:
+        return str(self.index_dir)
+
+    def write_version(self, manifest, documents, chunks, previews, sentences, keys, chunk_vectors,
+                      sentence_vectors, keywords, pages=None) -> str:
+        vectors = FaissDense(int(chunk_vectors.shape[1]), ann_min_vectors=self.settings.ann_min_vectors,
+                             ann_nprobe=self.settings.ann_nprobe)
+        vectors.add(chunk_vectors)
+        manifest = {**manifest, "vector_index": vectors.kind}
+        return folders.write_version(self.index_dir, manifest, documents, chunks, previews, sentences, keys,
+                                     chunk_vectors, sentence_vectors, vectors, keywords, pages).name
+
+    def tidy(self) -> None:
+        folders.tidy(self.index_dir)
+
+    def load(self) -> LoadedIndex:
+        return load_index(self.index_dir)
