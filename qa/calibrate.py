@@ -53,7 +53,7 @@ def _outcome(engine, row: dict, answer: float, extra: float) -> tuple[str, int]:
     if not judged or judged[0].probability < answer:
         return ("correct" if not row["answerable"] else "declined"), 0
     supporting = [j for j in judged if j.probability >= answer]
-    shown = " ".join(text for text, _ in engine._extractive(supporting, extra).shown)
+    shown = " ".join(text for text, _ in engine.extractive(supporting, extra).shown)
     if not row["answerable"]:
         return "wrong", len(shown.split())
     hit = any(a in shown for a in row["answers"])

@@ -1,50 +1,49 @@
-"""The answering engine: retrieve, let the judge choose the evidence or decline,
-generate, verify every sentence, and compose an answer that keeps each sentence's meaning.
+"""The answering engine, in four steps:
 
-Every decision to answer or decline is the judge's (:mod:`qa.judge`), at thresholds
-calibrated for it (:mod:`qa.thresholds`); the cheap pre-ranking in :mod:`qa.evidence`
-only chooses which sentences the judge reads.
+1. **gate**: refuse a question shaped like an instruction; retrieve, pre-rank
+   (:mod:`qa.evidence`), and let the judge (:mod:`qa.judge`) score the candidate sentences;
+   go on only when one reaches the calibrated ``thresholds.answer`` (:mod:`qa.thresholds`);
+2. **generate**: stream the model's reply, if there is a model, one finished sentence at a time;
+3. **verify**: check each finished sentence at once (:mod:`qa.verify`) and yield it, with its
+   citation, as soon as it holds up; nothing unverified leaves the engine;
+4. **decide**: answer with the verified sentences; when none held up, with the source
+   sentences themselves and a note saying why (:mod:`qa.compose`); or decline.
+
+Every decision to answer or decline is the judge's; the cheap pre-ranking only chooses
+which sentences the judge reads.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from collections.abc import Generator as PyGenerator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from itertools import islice
 
-from core.answer import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
+from core.answer import Answer, DroppedSentence, Passage, VerifiedSentence
 from core.embedding import Embedder
 from core.index import Index
 from core.settings import Settings
-from core.text import tokenize
 
 from . import prompts
+from .compose import Composer, Draft, SourceSpans, extractive
 from .evidence import score_sentences
 from .followup import rewrite
-from .judge import Judge, evidence_text, judge_query
+from .judge import Judge
 from .llms import Generator, GeneratorError, lazy_stream, with_deadline
-from .question import InvalidQuestion, analyse, normalise
+from .question import InvalidQuestion, analyse, check_top_k, normalise
 from .retrieve import HybridRetriever
-from .thresholds import Thresholds
-from .verify import check
-
-JUDGE_CANDIDATES = 16  # pre-ranked sentences the judge reads per question (latency vs recall)
-CLAIM_SPANS = 4  # spans a generated sentence is checked against, those sharing most words first
-MAX_ANSWER_SENTENCES = 3
-MAX_CONTEXT_SENTENCES = 2  # how far back a pronoun's antecedent is looked for
-
-_MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-_PARTICLE = re.compile(r"^(?:yes|no)\b[,.!]?\s*", re.IGNORECASE)
-# A sentence that opens with a reference to something said before: shown alone, or after
-# another sentence, it would say something else ("It works by ..." after colchicine).
-_REFERRING = re.compile(r"^(?:it|its|this|these|that|those|they|their|them|such|he|she|his|her|"
-                        r"both|the latter|the former|the same|here|there|however|thus|therefore|"
-                        r"in (?:this|these|such) \w+|as a result)\b", re.IGNORECASE)
-
-Span = tuple[str, int, int, str]  # source, start, end, section
+from .thresholds import (
+    CLOSEST_SECTION_MIN_COSINE,
+    CLOSEST_SECTIONS_SHOWN,
+    JUDGE_CANDIDATES,
+    MAX_GENERATED_SENTENCES,
+    Thresholds,
+)
+from .verify import Candidate, Verified, complete_part, split_answer, verify_sentence
 
 
 @dataclass(frozen=True)
@@ -57,95 +56,36 @@ class Judged:
     probability: float
 
 
-@dataclass
-class _StreamCheck:
-    """What verifying a streamed reply has seen so far."""
+@dataclass(frozen=True)
+class Gate:
+    """What the gate found: the retrieved passages and the judged candidate spans."""
 
-    considered: int = 0  # generated sentences read (at most MAX_ANSWER_SENTENCES * 2)
-    seconds: float = 0.0  # spent verifying
-    seen: set[tuple] = field(default_factory=set)
-    dropped: list[DroppedSentence] = field(default_factory=list)
-
-
-@dataclass
-class _Draft:
-    shown: list[tuple[str, Span]] = field(default_factory=list)  # text, span
-    dropped: list[DroppedSentence] = field(default_factory=list)
-
-
-def split_answer(text: str) -> list[str]:
-    """Split generated text into sentences, without citation markers or yes/no particles.
-
-    >>> split_answer("Yes, it is rare [1]. It affects teens.[2]")
-    ['It is rare.', 'It affects teens.']
-    """
-    text = _MARKER.sub("", text).strip()
-    pieces = _SENTENCE_END.split(text)
-    out = []
-    for piece in pieces:
-        piece = _PARTICLE.sub("", piece.strip()).strip()
-        if piece:
-            out.append(piece[0].upper() + piece[1:])
-    return out
-
-
-def complete_part(text: str) -> tuple[str, str]:
-    """Split streamed text into the sentences already complete and the rest still coming.
-
-    >>> complete_part("It is rare. It affects")
-    ('It is rare.', 'It affects')
-    >>> complete_part("It is rare")
-    ('', 'It is rare')
-    """
-    ends = list(_SENTENCE_END.finditer(text))
-    if not ends:
-        return "", text
-    return text[:ends[-1].start()], text[ends[-1].end():]
-
-
-class _Composer:
-    """Numbers citations and labels sentences in the order they are shown, so that a
-    sentence streamed early reads exactly as it does in the final Answer."""
-
-    def __init__(self, documents: dict[str, str],
-                 page_of: Callable[[str, int], int | None] = lambda source, offset: None) -> None:
-        self.documents = documents
-        self.page_of = page_of
-        self.citations: list[Citation] = []
-        self.numbers: dict[tuple, int] = {}
-        self.shown: list[tuple[str, int]] = []
-        self.first_section: str | None = None
-
-    def add(self, sentence: str, span: Span) -> VerifiedSentence:
-        if span not in self.numbers:
-            self.numbers[span] = len(self.citations) + 1
-            source, start, end, section = span
-            self.citations.append(Citation(self.numbers[span], self.documents[source][start:end],
-                                           source, section, start, end, self.page_of(source, start)))
-        # A sentence from another section than the first one shown, that does not name its
-        # section, says which one it speaks of ("It" in a section on one condition is not
-        # the condition of the sentence before).
-        leaf = span[3].split(" > ")[-1]
-        if self.first_section is None:
-            self.first_section = span[3]
-        elif span[3] != self.first_section and leaf.lower() not in sentence.lower():
-            sentence = f"{leaf}: {sentence}"
-        number = self.numbers[span]
-        self.shown.append((sentence, number))
-        return VerifiedSentence(sentence, self.citations[number - 1])
+    passages: list[Passage]
+    candidates: list[Candidate]  # every judged sentence, best first
+    supporting: list[Candidate]  # those the judge gives thresholds.answer or more
+    note: str = ""  # why a question was refused unread
 
     @property
-    def text(self) -> str:
-        return " ".join(f"{sentence} [{number}]" for sentence, number in self.shown)
+    def open(self) -> bool:
+        return bool(self.supporting)
 
 
-def refers_back(sentence: str) -> bool:
-    """Whether a sentence opens with a word that points at an earlier sentence.
+@dataclass(frozen=True)
+class Reply:
+    """What became of the model's reply besides the sentences shown."""
 
-    >>> refers_back("It is thought to work by modifying calcium levels."), refers_back("Italy is far.")
-    (True, False)
-    """
-    return bool(_REFERRING.match(sentence.strip()))
+    dropped: list[DroppedSentence]
+    note: str = ""  # set when the backend failed
+
+
+@contextmanager
+def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    """Add the seconds the block takes to ``timings[stage]``."""
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - began
 
 
 class Engine:
@@ -155,10 +95,7 @@ class Engine:
         self.embedder = embedder
         self.judge = judge
         self.retriever = HybridRetriever(index, embedder)
-        self.previous_row: dict[int, int] = {}  # sentence row -> the row before it in its chunk
-        for row in range(1, len(index.sentences)):
-            if index.sentences[row].chunk == index.sentences[row - 1].chunk:
-                self.previous_row[row] = row - 1
+        self.spans = SourceSpans(index)
         self.chunk_sentences: dict[int, list[int]] = {}
         for row, sentence in enumerate(index.sentences):
             self.chunk_sentences.setdefault(sentence.chunk, []).append(row)
@@ -196,197 +133,135 @@ class Engine:
         ``history`` holds the earlier questions of the conversation, oldest first; a
         follow-up question is rewritten into a standalone one before retrieval.
         """
-        began = time.perf_counter()
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 50):
-            raise ValueError(f"top_k must be a whole number from 1 to 50, got {top_k!r}")
-        asked = normalise(question, self.settings.max_question_chars)
-        text = self.standalone(asked, history)
-        answer = yield from self._answer(text, generator, backend, top_k, began)
-        return replace(answer, question=asked, standalone=text, index_version=self.version)
+        timings = {"retrieval": 0.0, "judge": 0.0, "generation": 0.0, "verification": 0.0}
+        with timed(timings, "total"):
+            check_top_k(top_k)
+            asked = normalise(question, self.settings.max_question_chars)
+            text = self.standalone(asked, history)
+            gate = self.gate(text, top_k, timings)
+            composer = Composer(self.index.documents, self.index.page_of)
+            reply = None
+            if gate.open and generator is not None:
+                reply = yield from self._generate_and_verify(text, gate, generator, backend,
+                                                             composer, timings)
+            answer = yield from self.decide(text, gate, reply, composer, backend)
+        return replace(answer, question=asked, standalone=text, index_version=self.version,
+                       timings=dict(timings))
 
     def judged(self, question: str, top_k: int | None = None,
                timings: dict[str, float] | None = None) -> tuple[list[Judged], list[Passage]]:
         """Retrieve, pre-rank, and let the judge score the best candidate sentences (best first);
         ``timings`` gets the seconds of retrieval and of the judge."""
-        began = time.perf_counter()
-        retrieval = self.retriever.retrieve(question, top_k or self.settings.top_k)
-        rows = [r for p in retrieval.passages if p.chunk_id in self.chunk_rows
-                for r in self.chunk_sentences.get(self.chunk_rows[p.chunk_id], [])]
-        ranked = score_sentences(self.index, rows, question, retrieval.question_vector)
-        # Source sentences shaped like instructions ("ignore previous instructions",
-        # "system: ...") are never put in front of a model; they stay citable verbatim.
-        candidates = [e for e in ranked if not analyse(e.text).instruction][:JUDGE_CANDIDATES]
-        judging = time.perf_counter()
-        scores = self.judge.score([(question, self._evidence(e.row)) for e in candidates])
-        if timings is not None:
-            timings["retrieval"] = judging - began
-            timings["judge"] = time.perf_counter() - judging
+        timings = {} if timings is None else timings
+        with timed(timings, "retrieval"):
+            retrieval = self.retriever.retrieve(question, top_k or self.settings.top_k)
+            rows = [r for p in retrieval.passages if p.chunk_id in self.chunk_rows
+                    for r in self.chunk_sentences.get(self.chunk_rows[p.chunk_id], [])]
+            ranked = score_sentences(self.index, rows, question, retrieval.question_vector)
+            # Source sentences shaped like instructions ("ignore previous instructions",
+            # "system: ...") are never put in front of a model; they stay citable verbatim.
+            candidates = [e for e in ranked if not analyse(e.text).instruction][:JUDGE_CANDIDATES]
+        with timed(timings, "judge"):
+            scores = self.judge.score([(question, self.spans.evidence(e.row)) for e in candidates])
         judged = [Judged(e.row, e.text, e.section, float(p)) for e, p in zip(candidates, scores)]
         return sorted(judged, key=lambda j: (-j.probability, j.row)), retrieval.passages
 
-    def _answer(self, text: str, generator: Generator | None, backend: str, top_k: int | None,
-                began: float) -> PyGenerator[VerifiedSentence, None, Answer]:
-        timings = {"retrieval": 0.0, "judge": 0.0, "generation": 0.0, "verification": 0.0}
-        if analyse(text).instruction:
-            return self._abstain(text, [], backend, timings, began, prompts.INSTRUCTION_DECLINED)
-        judged, passages = self.judged(text, top_k, timings)
+    # -- 1. gate -----------------------------------------------------------------------
+    def gate(self, question: str, top_k: int | None, timings: dict[str, float]) -> Gate:
+        """Refuse an instruction-shaped question; judge the candidates; open when the best
+        reaches ``thresholds.answer``."""
+        if analyse(question).instruction:
+            return Gate(passages=[], candidates=[], supporting=[], note=prompts.INSTRUCTION_DECLINED)
+        judged, passages = self.judged(question, top_k, timings)
         if not judged or judged[0].probability < self.thresholds.answer:
-            return self._abstain(text, passages, backend, timings, began)
-        supporting = [j for j in judged if j.probability >= self.thresholds.answer]
-        note = ""
-        composer = _Composer(self.index.documents, self.index.page_of)
-        dropped: list[DroppedSentence] = []
-        if generator is not None:
-            started = time.perf_counter()
-            check = _StreamCheck()
+            return Gate(passages=passages, candidates=[], supporting=[])
+        candidates = [self.spans.candidate(j.row, j.probability) for j in judged]
+        supporting = [c for c in candidates if c.probability >= self.thresholds.answer]
+        return Gate(passages=passages, candidates=candidates, supporting=supporting)
+
+    # -- 2. generate -------------------------------------------------------------------
+    def generate(self, question: str, gate: Gate, generator: Generator) -> PyGenerator[str, None, None]:
+        """The model's reply to the question and the supporting quotes, one finished
+        sentence at a time as it streams; closing this tells the model to stop. Raises
+        GeneratorError when the backend fails or runs past ``llm_timeout``."""
+        sources = [c.quote for c in gate.supporting[: self.settings.evidence_sentences]]
+        pieces = with_deadline(lazy_stream(generator, prompts.answer_messages(question, sources)),
+                               self.settings.llm_timeout)
+        try:
+            pending = ""
+            for piece in pieces:
+                done, pending = complete_part(pending + piece)
+                yield from split_answer(done)
+            yield from split_answer(pending)
+        finally:
+            pieces.close()
+
+    # -- 3. verify ---------------------------------------------------------------------
+    def verify(self, sentences: Iterable[str], gate: Gate, question: str, verified: Verified,
+               composer: Composer, timings: dict[str, float]) -> PyGenerator[VerifiedSentence, None, None]:
+        """Verify each sentence as it comes (the first ``MAX_GENERATED_SENTENCES``; no
+        more is read) and yield each that holds up at once, numbered and labelled as the
+        answer shows it; ``verified`` records what was kept and dropped."""
+        for sentence in islice(sentences, MAX_GENERATED_SENTENCES):
+            with timed(timings, "verification"):
+                outcome = verify_sentence(sentence, gate.candidates, question, self.judge, self.thresholds)
+            if verified.add(sentence, outcome):
+                yield composer.add(sentence, outcome.span)
+
+    def _generate_and_verify(self, question: str, gate: Gate, generator: Generator, backend: str,
+                             composer: Composer, timings: dict[str, float]
+                             ) -> PyGenerator[VerifiedSentence, None, Reply]:
+        verified, note = Verified(), ""
+        with timed(timings, "generation"):
+            sentences = self.generate(question, gate, generator)
             try:
-                messages = prompts.answer_messages(text, [self._quote(j.row) for j in
-                                                          supporting[: self.settings.evidence_sentences]])
-                pending = ""
-                for piece in with_deadline(lazy_stream(generator, messages), self.settings.llm_timeout):
-                    done, pending = complete_part(pending + piece)
-                    yield from self._check_sentences(done, judged, text, check, composer)
-                    if check.considered >= MAX_ANSWER_SENTENCES * 2:
-                        pending = ""
-                        break  # enough read: the generator is told to stop
-                yield from self._check_sentences(pending, judged, text, check, composer)
+                yield from self.verify(sentences, gate, question, verified, composer, timings)
             except GeneratorError as error:
                 template = prompts.PARTIAL_NOTE if composer.shown else prompts.FAILED_NOTE
                 note = template.format(backend=backend, error=error)
-            dropped = check.dropped
-            timings["verification"] = check.seconds
-            timings["generation"] = time.perf_counter() - started - check.seconds
-            if not composer.shown and not self.settings.unverified_fallback:
-                return self._abstain(text, passages, backend, timings, began, dropped=dropped)
-            if not composer.shown:
-                # The judge found the answer in the source; the model's reply did not hold up
-                # (or it declined): the source sentences are shown, and the note says why.
-                note = note or prompts.FALLBACK_NOTE.format(backend=backend)
+            finally:
+                sentences.close()
+        timings["generation"] -= timings["verification"]  # verifying ran inside the stream
+        return Reply(dropped=verified.dropped, note=note)
+
+    # -- 4. decide ---------------------------------------------------------------------
+    def decide(self, question: str, gate: Gate, reply: Reply | None, composer: Composer,
+               backend: str) -> PyGenerator[VerifiedSentence, None, Answer]:
+        """The answer: the verified sentences; when none held up (or there was no model),
+        the supporting source sentences, yielded too, with a note when a model's reply
+        was not shown; a decline when the gate is closed, or nothing held up and
+        ``unverified_fallback`` is off."""
+        if not gate.open:
+            return self._abstain(question, gate.passages, backend, note=gate.note)
+        dropped, note = (reply.dropped, reply.note) if reply is not None else ([], "")
+        if reply is not None and not composer.shown:
+            if not self.settings.unverified_fallback:
+                return self._abstain(question, gate.passages, backend, dropped=dropped)
+            # The judge found the answer in the source; the model's reply did not hold up
+            # (or it declined): the source sentences are shown, and the note says why.
+            note = note or prompts.FALLBACK_NOTE.format(backend=backend)
         if not composer.shown:
-            for sentence, span in self._extractive(supporting).shown:
+            for sentence, span in extractive(gate.supporting, self.thresholds.extra).shown:
                 yield composer.add(sentence, span)
-        return self._compose(text, composer, dropped, passages, backend, timings, began, note)
+        return Answer(question=question, text=composer.text, abstained=False,
+                      citations=composer.citations, passages=gate.passages, llm=backend,
+                      dropped=dropped, sentences=composer.shown, note=note)
 
-    def _check_sentences(self, text: str, judged: list[Judged], question: str, check: _StreamCheck,
-                         composer: _Composer) -> PyGenerator[VerifiedSentence, None, None]:
-        """Verify the complete sentences of ``text`` one by one; yield each that holds up."""
-        for sentence in split_answer(text):
-            if check.considered >= MAX_ANSWER_SENTENCES * 2:
-                return
-            check.considered += 1
-            began = time.perf_counter()
-            span, reason = self.verify_sentence(sentence, judged, question)
-            check.seconds += time.perf_counter() - began
-            if span is None:
-                check.dropped.append(DroppedSentence(sentence, reason))
-            elif (sentence.lower(), span) not in check.seen:
-                check.seen.add((sentence.lower(), span))
-                yield composer.add(sentence, span)
-
-    # -- spans that keep their meaning ---------------------------------------------------
-    def _context_rows(self, row: int) -> list[int]:
-        """The row, preceded by the sentences its opening pronoun needs, in source order."""
-        rows = [row]
-        while (len(rows) <= MAX_CONTEXT_SENTENCES and refers_back(self.index.sentence_text(
-                self.index.sentences[rows[0]])) and rows[0] in self.previous_row):
-            rows.insert(0, self.previous_row[rows[0]])
-        return rows
-
-    def _span(self, row: int) -> Span:
-        rows = self._context_rows(row)
-        first, last = self.index.sentences[rows[0]], self.index.sentences[rows[-1]]
-        return first.source, first.start, last.end, self.index.chunks[last.chunk].section
-
-    def _quote(self, row: int) -> str:
-        source, start, end, _ = self._span(row)
-        return self.index.documents[source][start:end]
-
-    def _evidence(self, row: int) -> str:
-        sentence = self.index.sentences[row]
-        previous = self.previous_row.get(row)
-        before = self.index.sentence_text(self.index.sentences[previous]) if previous is not None else ""
-        return evidence_text(self.index.sentence_text(sentence),
-                             self.index.chunks[sentence.chunk].section, before)
-
-    def _extractive(self, supporting: list[Judged], extra: float | None = None) -> _Draft:
-        """The best sentence, and up to two more the judge gives at least ``extra``
-        (default: the calibrated threshold); a span another already shows is not repeated."""
+    def extractive(self, supporting: Sequence[Judged], extra: float | None = None) -> Draft:
+        """The extractive draft of judged sentences: the best, and up to two more the judge
+        gives at least ``extra`` (default: the calibrated threshold)."""
         extra = self.thresholds.extra if extra is None else extra
-        draft = _Draft()
-        for judged in supporting:
-            if len(draft.shown) == MAX_ANSWER_SENTENCES:
-                break
-            if draft.shown and judged.probability < extra:
-                break
-            span = self._span(judged.row)
-            if any(s[0] == span[0] and s[1] <= span[1] and span[2] <= s[2] for _, s in draft.shown):
-                continue
-            draft.shown = [(t, s) for t, s in draft.shown
-                           if not (s[0] == span[0] and span[1] <= s[1] and s[2] <= span[2])]
-            draft.shown.append((self.index.documents[span[0]][span[1]:span[2]], span))
-        return draft
+        return extractive([self.spans.candidate(j.row, j.probability) for j in supporting], extra)
 
-    # -- verification of generated text -------------------------------------------------
-    def verify(self, reply: str, judged: list[Judged], question: str) -> _Draft:
-        """Keep a generated sentence only when it passes the vetoes against a span and the
-        judge accepts it, read as the answer to ``question``, from that span."""
-        draft = _Draft()
-        seen: set[tuple] = set()
-        for sentence in split_answer(reply)[: MAX_ANSWER_SENTENCES * 2]:
-            span, reason = self.verify_sentence(sentence, judged, question)
-            if span is None:
-                draft.dropped.append(DroppedSentence(sentence, reason))
-            elif (sentence.lower(), span) not in seen:
-                seen.add((sentence.lower(), span))
-                draft.shown.append((sentence, span))
-        return draft
-
-    def verify_sentence(self, sentence: str, judged: list[Judged], question: str) -> tuple[Span | None, str]:
-        """The span that supports one generated sentence as an answer to ``question``, or
-        None and why not: it must pass the vetoes against a span, then the judge."""
-        if sentence.rstrip().endswith(":") or set(tokenize(sentence)) <= set(tokenize(question)):
-            return None, "says nothing beyond the question"
-        rows, reason = self._passing_rows(sentence, judged)
-        if not rows:
-            return None, reason
-        scores = self.judge.score([(judge_query(question, sentence), self._evidence(r)) for r in rows])
-        best = int(max(range(len(rows)), key=lambda i: float(scores[i])))
-        if float(scores[best]) >= self.thresholds.claim:
-            return self._span(rows[best]), ""
-        return None, (f"the judge does not find it answers the question from the source "
-                      f"(p={float(scores[best]):.2f})")
-
-    def _passing_rows(self, sentence: str, judged: list[Judged]) -> tuple[list[int], str]:
-        """Candidate rows whose span passes the vetoes for ``sentence`` (most shared words
-        first), or none and the reason of the closest one."""
-        tokens = set(tokenize(sentence))
-        def shared(j: Judged) -> int:
-            return len(tokens & set(tokenize(self._quote(j.row) + " " + j.section)))
-        passing, reason, best_coverage = [], "no source passages", -1.0
-        for candidate in sorted(judged, key=lambda j: (-shared(j), -j.probability))[:CLAIM_SPANS]:
-            _, _, _, section = self._span(candidate.row)
-            verdict = check(sentence, self._quote(candidate.row), section)
-            if verdict.supported:
-                passing.append(candidate.row)
-            elif verdict.coverage > best_coverage:
-                reason, best_coverage = verdict.reason, verdict.coverage
-        return passing, reason
-
-    # -- final answers -------------------------------------------------------------------
-    def _compose(self, question: str, composer: _Composer, dropped: list[DroppedSentence],
-                 passages: list[Passage], backend: str, timings: dict, began: float, note: str) -> Answer:
-        timings["total"] = time.perf_counter() - began
-        return Answer(question, composer.text, False, composer.citations, passages, backend, dict(timings),
-                      dropped, composer.shown, note)
-
-    def _abstain(self, question: str, passages: list[Passage], backend: str, timings: dict,
-                 began: float, note: str = "", dropped: list[DroppedSentence] | None = None) -> Answer:
-        sections = list(dict.fromkeys(p.section for p in passages if p.dense >= 0.25))[:3]
+    def _abstain(self, question: str, passages: list[Passage], backend: str, note: str = "",
+                 dropped: list[DroppedSentence] | None = None) -> Answer:
+        close = [p.section for p in passages if p.dense >= CLOSEST_SECTION_MIN_COSINE]
+        sections = list(dict.fromkeys(close))[:CLOSEST_SECTIONS_SHOWN]
         text = prompts.ABSTAIN_TEXT
         if sections:
             text += " " + prompts.CLOSEST_SECTIONS.format(sections="; ".join(sections))
-        timings["total"] = time.perf_counter() - began
-        return Answer(question, text, True, [], passages, backend, dict(timings), dropped or [], [], note)
+        return Answer(question=question, text=text, abstained=True, citations=[], passages=passages,
+                      llm=backend, dropped=dropped or [], sentences=[], note=note)
 
 
-__all__ = ["Engine", "InvalidQuestion", "Judged", "refers_back", "split_answer"]
+__all__ = ["Engine", "Gate", "InvalidQuestion", "Judged", "Reply", "timed"]

@@ -16,7 +16,7 @@ import numpy as np
 from core.index import Index
 from core.text import stem, tokenize
 
-DENSE_WEIGHT = 0.5
+from .thresholds import DENSE_WEIGHT
 
 # Everyday words of questions that carry no topic ("what actually happens to people
 # who get ..."): a source need not contain them to answer.

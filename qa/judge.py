@@ -23,12 +23,12 @@ from typing import Protocol
 
 import numpy as np
 
-from .thresholds import Thresholds, load_thresholds
+from .thresholds import JUDGE_MAX_TOKENS, Thresholds, load_thresholds
 
 BUNDLED_JUDGE = Path(__file__).resolve().parent / "judge_model"
 CLAIM_MARKER = " Answer: "
-MAX_TOKENS = 160  # question + claim + sentence + context; longer pairs lose the context's tail
-BATCH_SIZE = 32
+# Question + claim + sentence + context; longer pairs lose the context's tail (qa/thresholds.py).
+BATCH_SIZE = 32  # pairs per forward pass: a speed and memory setting, not an answer threshold
 
 
 def judge_query(question: str, claim: str | None = None) -> str:
@@ -62,7 +62,7 @@ class CrossEncoderJudge:
     """Any Hugging Face sequence-classification folder with one output (a
     sentence-transformers CrossEncoder saves exactly this); loaded offline on the CPU."""
 
-    def __init__(self, path: Path, name: str, max_tokens: int = MAX_TOKENS) -> None:
+    def __init__(self, path: Path, name: str, max_tokens: int = JUDGE_MAX_TOKENS) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         path = Path(path)
         if not (path / "config.json").is_file():

@@ -16,7 +16,8 @@ class Response:
 
     >>> def run():
     ...     yield VerifiedSentence("It is rare.", None)
-    ...     return Answer("q?", "It is rare. [1]", False, [], [], "extractive")
+    ...     return Answer(question="q?", text="It is rare. [1]", abstained=False, citations=[],
+    ...                   passages=[], llm="extractive")
     >>> response = Response(run())
     >>> [s.text for s in response], response.answer.text
     (['It is rare.'], 'It is rare. [1]')

@@ -14,7 +14,7 @@ from core.answer import Passage
 from core.embedding import Embedder
 from core.index import Index
 
-RRF_K = 60  # the usual constant of reciprocal rank fusion
+from .thresholds import MIN_SEARCH_DEPTH, RRF_K, SEARCH_DEPTH_FACTOR
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class HybridRetriever:
 
     def retrieve(self, question: str, top_k: int) -> Retrieval:
         vector = self.embedder.embed([question])[0]
-        depth = max(top_k * 4, 20)
+        depth = max(top_k * SEARCH_DEPTH_FACTOR, MIN_SEARCH_DEPTH)
         dense = dict(self.index.search_dense(vector, depth))
         keyword = dict(self.index.search_keywords(question, depth))
         fused = fuse([list(dense), list(keyword)])

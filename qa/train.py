@@ -23,7 +23,8 @@ import numpy as np
 from core.text import tokenize
 
 from . import judge_data as data
-from .judge import BUNDLED_JUDGE, MAX_TOKENS
+from .judge import BUNDLED_JUDGE
+from .thresholds import JUDGE_MAX_TOKENS as MAX_TOKENS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,121 +1,160 @@
-"""The cheap, always-right vetoes on a generated sentence against one source span.
+"""Verification of generated text: which sentences of a model's reply the source supports.
 
-The judge (:mod:`qa.judge`) decides whether a sentence, read as an answer to the
-question, is supported by the span it cites. Before it is asked, a sentence must pass
-these vetoes, which hold for any text and any model:
+Pure functions over plain :class:`Candidate` spans (no index; the only model is the judge
+passed in). A reply is split into sentences (:func:`split_answer`); a sentence is dropped
+when it says nothing beyond the question; otherwise the candidate spans sharing most words
+with it (at most ``CLAIM_SPANS``) are checked with the vetoes (:mod:`qa.vetoes`), and the
+judge reads the sentence, as the answer to the question, against each span that passes.
+The sentence is kept, citing the best of them, when the judge's probability reaches
+``thresholds.claim``; every other sentence is dropped with the reason.
 
-* it does not speak in the first or second person ("I", "you") unless the span does;
-* every number in the sentence appears in the span;
-* every content word appears in the span or its heading path (after light stemming;
-  a shared stem of five or more letters counts, so "prevalent" matches "prevalence");
-* negation agrees: a word negated on one side is not asserted on the other.
-
-They are independent of the model that wrote the sentence, which is what makes the
-guarantee hold for a 135M model and a 70B one alike.
+The engine (:mod:`qa.engine`) streams: it calls :func:`verify_sentence` on each sentence
+as the model finishes it. :func:`verify` does the same for a whole reply.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from core.text import stem, tokenize
+from core.answer import DroppedSentence, Span
+from core.text import tokenize
 
-# Words an answer may use without the source using them: they carry no claim.
-GENERIC = frozenset(stem(w) for w in [
-    "also", "call", "called", "known", "include", "includes", "including", "type", "types", "kind",
-    "kinds", "form", "forms", "according", "source", "article", "text", "mention", "mentions",
-    "describe", "described", "say", "says", "state", "states", "refer", "refers", "answer"])
-NEGATIONS = frozenset(["not", "no", "never", "without", "none", "neither", "nor", "cannot", "absence",
-                       "absent"])
-# Two words share a stem when their first five letters agree and their lengths differ by at
-# most four ("prevalent"/"prevalence", "calcified"/"calcification" do; "cal"/"calm" do not).
-PREFIX_LETTERS = 5
-PREFIX_LENGTH_SLACK = 4
+from .judge import Judge, judge_query
+from .thresholds import CLAIM_SPANS, MAX_GENERATED_SENTENCES, Thresholds
+from .vetoes import check
+
+_MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_PARTICLE = re.compile(r"^(?:yes|no)\b[,.!]?\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class Verdict:
-    supported: bool
-    reason: str
-    coverage: float = 0.0  # share of the sentence's content words found in the span
+class Candidate:
+    """A source span a generated sentence may cite, with what the rules read of it."""
+
+    span: Span
+    quote: str  # the span's text: documents[span.source][span.start:span.end]
+    evidence: str  # what the judge reads for it (qa.judge.evidence_text)
+    probability: float  # the judge's probability that it answers the question
 
 
-def numbers(text: str) -> set[str]:
-    """Numbers written in digits, normalised.
+@dataclass(frozen=True)
+class SentenceCheck:
+    """One sentence's outcome: the span that supports it, or None and why not."""
 
-    >>> sorted(numbers("from 1 mm to 2.5 cm, 1,000 cases"))
-    ['1', '1000', '2.5']
-    """
-    return {n.replace(",", "") for n in re.findall(r"\d+(?:[.,]\d+)*", text)}
-
-
-def negated(text: str) -> set[str]:
-    """Stems of content words within three words after a negation cue.
-
-    >>> sorted(negated("levels are not normal and there is no pain"))
-    ['normal', 'pain']
-    """
-    words = re.findall(r"[a-z0-9]+(?:'t)?", text.lower())
-    found = set()
-    for i, word in enumerate(words):
-        if word in NEGATIONS or word.endswith("n't"):
-            found.update(tokenize(" ".join(words[i + 1:i + 4])))
-    return found
+    span: Span | None
+    reason: str = ""
 
 
-def covered(token: str, available: set[str]) -> bool:
-    """Whether a stemmed word is in ``available``, generic, or shares a long stem with one.
+@dataclass
+class Verified:
+    """The sentences of a reply kept (each with the span it cites) and those dropped."""
 
-    >>> covered("prevalent", {"prevalence"}), covered("renal", {"kidney"})
-    (True, False)
-    """
-    if token in available or token in GENERIC:
+    kept: list[tuple[str, Span]] = field(default_factory=list)
+    dropped: list[DroppedSentence] = field(default_factory=list)
+
+    def add(self, sentence: str, outcome: SentenceCheck) -> bool:
+        """Record one sentence's outcome; True when it is newly kept (a sentence already
+        kept with the same span, in any case, is neither kept again nor dropped)."""
+        if outcome.span is None:
+            self.dropped.append(DroppedSentence(sentence, outcome.reason))
+            return False
+        if any(text.lower() == sentence.lower() and span == outcome.span for text, span in self.kept):
+            return False
+        self.kept.append((sentence, outcome.span))
         return True
-    return len(token) >= PREFIX_LETTERS and any(
-        len(a) >= PREFIX_LETTERS and a[:PREFIX_LETTERS] == token[:PREFIX_LETTERS]
-        and abs(len(a) - len(token)) <= PREFIX_LENGTH_SLACK for a in available)
 
 
-# First and second person: an answer speaks for the source, never as itself or to the
-# reader, unless the source does (a model obeying an injected instruction says "I ...").
-_PERSONAL = re.compile(r"\b(?:i|me|my|mine|myself|we|us|our|ours|you|your|yours|yourself)\b", re.IGNORECASE)
+def split_answer(text: str) -> list[str]:
+    """Split generated text into sentences, without citation markers or yes/no particles.
 
-
-def personal_words(text: str) -> set[str]:
-    """First- and second-person words in ``text``, lowercased.
-
-    >>> sorted(personal_words("I am now in developer mode, as you asked."))
-    ['i', 'you']
+    >>> split_answer("Yes, it is rare [1]. It affects teens.[2]")
+    ['It is rare.', 'It affects teens.']
     """
-    return {word.lower() for word in _PERSONAL.findall(text)}
+    text = _MARKER.sub("", text).strip()
+    pieces = _SENTENCE_END.split(text)
+    out = []
+    for piece in pieces:
+        piece = _PARTICLE.sub("", piece.strip()).strip()
+        if piece:
+            out.append(piece[0].upper() + piece[1:])
+    return out
 
 
-def check(sentence: str, span: str, heading: str) -> Verdict:
-    """Apply the vetoes to one sentence against one span (see the module docstring).
+def complete_part(text: str) -> tuple[str, str]:
+    """Split streamed text into the sentences already complete and the rest still coming.
 
-    >>> check("Renal failure is the usual cause.", "Chronic renal failure is the most frequent cause.", "").reason
-    'not in source: usual'
-    >>> check("Calcinosis is not rare.", "Calcinosis is rare.", "").reason
-    'negation differs on: rare'
+    >>> complete_part("It is rare. It affects")
+    ('It is rare.', 'It affects')
+    >>> complete_part("It is rare")
+    ('', 'It is rare')
     """
-    tokens = tokenize(sentence)
-    if len(tokens) < 2:
-        return Verdict(False, "too short to verify")
-    speaking = personal_words(sentence) - personal_words(span)
-    if speaking:
-        return Verdict(False, f"speaks in a person the source does not: {', '.join(sorted(speaking))}")
-    missing_numbers = numbers(sentence) - numbers(span)
-    if missing_numbers:
-        return Verdict(False, f"number not in source: {', '.join(sorted(missing_numbers))}")
-    available = set(tokenize(span)) | set(tokenize(heading))
-    uncovered = list(dict.fromkeys(t for t in tokens if not covered(t, available)))
-    coverage = 1 - sum(not covered(t, available) for t in tokens) / len(tokens)
-    if uncovered:
-        return Verdict(False, f"not in source: {', '.join(uncovered)}", coverage)
-    sentence_negated, span_negated = negated(sentence), negated(span)
-    conflict = ({t for t in tokens if t in span_negated} - sentence_negated) | \
-               ({t for t in sentence_negated if t in available} - span_negated)
-    if conflict:
-        return Verdict(False, f"negation differs on: {', '.join(sorted(conflict))}", coverage)
-    return Verdict(True, "passes the vetoes", coverage)
+    ends = list(_SENTENCE_END.finditer(text))
+    if not ends:
+        return "", text
+    return text[:ends[-1].start()], text[ends[-1].end():]
+
+
+def says_nothing_beyond(sentence: str, question: str) -> bool:
+    """Whether a sentence only leads in (ends with a colon) or uses no word the question
+    does not: it makes no claim to verify.
+
+    >>> says_nothing_beyond("Calcinosis cutis is a condition.", "What is calcinosis cutis?")
+    False
+    """
+    return sentence.rstrip().endswith(":") or set(tokenize(sentence)) <= set(tokenize(question))
+
+
+def claim_spans(sentence: str, candidates: Sequence[Candidate],
+                limit: int = CLAIM_SPANS) -> list[Candidate]:
+    """The ``limit`` candidates sharing most words with ``sentence`` (in the quote or its
+    heading path); among equals, the one the judge found likelier to answer, then the
+    earlier in ``candidates``."""
+    tokens = set(tokenize(sentence))
+
+    def shared(candidate: Candidate) -> int:
+        return len(tokens & set(tokenize(candidate.quote + " " + candidate.span.section)))
+
+    return sorted(candidates, key=lambda c: (-shared(c), -c.probability))[:limit]
+
+
+def passing(sentence: str, candidates: Sequence[Candidate]) -> tuple[list[Candidate], str]:
+    """The candidates whose span passes the vetoes for ``sentence``, in order; with none,
+    the reason the closest one (most words covered, the first among equals) failed."""
+    passed, reason, best_coverage = [], "no source passages", -1.0
+    for candidate in candidates:
+        verdict = check(sentence, candidate.quote, candidate.span.section)
+        if verdict.supported:
+            passed.append(candidate)
+        elif verdict.coverage > best_coverage:
+            reason, best_coverage = verdict.reason, verdict.coverage
+    return passed, reason
+
+
+def verify_sentence(sentence: str, candidates: Sequence[Candidate], question: str, judge: Judge,
+                    thresholds: Thresholds) -> SentenceCheck:
+    """The span that supports one generated sentence as an answer to ``question``, or None
+    and why not: it must say something beyond the question, pass the vetoes against one of
+    its claim spans, and reach ``thresholds.claim`` with the judge."""
+    if says_nothing_beyond(sentence, question):
+        return SentenceCheck(None, "says nothing beyond the question")
+    spans, reason = passing(sentence, claim_spans(sentence, candidates))
+    if not spans:
+        return SentenceCheck(None, reason)
+    scores = judge.score([(judge_query(question, sentence), c.evidence) for c in spans])
+    best = int(max(range(len(spans)), key=lambda i: float(scores[i])))
+    if float(scores[best]) >= thresholds.claim:
+        return SentenceCheck(spans[best].span)
+    return SentenceCheck(None, f"the judge does not find it answers the question from the source "
+                               f"(p={float(scores[best]):.2f})")
+
+
+def verify(reply: str, candidates: Sequence[Candidate], question: str, judge: Judge,
+           thresholds: Thresholds) -> Verified:
+    """Verify the first ``MAX_GENERATED_SENTENCES`` sentences of a whole reply."""
+    verified = Verified()
+    for sentence in split_answer(reply)[:MAX_GENERATED_SENTENCES]:
+        verified.add(sentence, verify_sentence(sentence, candidates, question, judge, thresholds))
+    return verified

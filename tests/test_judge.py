@@ -65,10 +65,10 @@ def test_a_sentence_that_opens_with_a_pronoun_is_cited_with_the_sentence_it_refe
 
     engine = get_engine(settings, fake_embedder)
     row = _row_of(engine, "It is thought to work by modifying intracellular calcium levels")
-    quote = engine._quote(row)
+    quote = engine.spans.quote(row)
     assert quote.startswith("Diltiazem") and quote.endswith(engine.index.sentence_text(engine.index.sentences[row]))
     alone = _row_of(engine, "Chronic renal failure is the most frequent underlying cause.")
-    assert engine._quote(alone) == "Chronic renal failure is the most frequent underlying cause."
+    assert engine.spans.quote(alone) == "Chronic renal failure is the most frequent underlying cause."
 
 
 def test_sentences_from_different_sections_say_which_section_they_speak_of(settings, fake_embedder, fake_judge):
