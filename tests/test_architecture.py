@@ -4,6 +4,7 @@ door, and how long a module may grow."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,14 @@ def test_every_module_stays_small(package):
     long = {str(p.relative_to(ROOT)): n for p in _modules(package)
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}, f"modules over {MAX_LINES} lines: {long}"
+
+
+def test_the_architecture_doc_names_every_module_and_only_real_ones():
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    unnamed = [str(path.relative_to(ROOT)) for package in MAY_IMPORT for path in _modules(package)
+               if path.name != "__init__.py"
+               and not any(f"{mark}{path.stem}{end}" in doc for mark in ("`", "/")
+                           for end in ("`", ".py", ".", "/"))]
+    assert unnamed == [], f"docs/architecture.md does not say what these are for: {unnamed}"
+    named = re.findall(r"`((?:core|ingest|qa|app|evals)/[\w/]+\.py)`", doc)
+    assert named and [n for n in named if not (ROOT / n).is_file()] == []
