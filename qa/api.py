@@ -20,7 +20,7 @@ from ingest import IndexProblem, check_compatible, ingest, make_embedder, storag
 from .engine import Engine
 from .judge import Judge, make_judge
 from .llms import Generator, make_generator
-from .question import InvalidQuestion, check_top_k, normalise
+from .question import Request, request
 from .response import Response
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def engine_loaded(settings: Settings) -> bool:
 
 
 def _resolve(question: object, llm: object, top_k: object, history: object, settings: object,
-             embedder: object = None, judge: object = None) -> tuple[Settings, Generator | None, str]:
+             embedder: object = None, judge: object = None) -> tuple[Settings, Request, Generator | None, str]:
     """Validate every argument first (nothing is loaded for a bad one), then pick the backend.
 
     A bad argument of any type is a ValueError (``InvalidQuestion`` for the question and
@@ -104,24 +104,18 @@ def _resolve(question: object, llm: object, top_k: object, history: object, sett
     if settings is not None and not isinstance(settings, Settings):
         raise ValueError(f"settings must be a Settings object, got {type(settings).__name__}")
     settings = settings or load_settings()
-    normalise(question, settings.max_question_chars)
-    if history is not None:
-        if not isinstance(history, (list, tuple)):
-            raise InvalidQuestion(f"history must be a list of earlier questions, got {type(history).__name__}")
-        for turn in history:
-            normalise(turn, settings.max_question_chars)
-    check_top_k(top_k)
+    asked = request(question, history, top_k, settings.max_question_chars)
     for part, what, method in ((embedder, "embedder", "embed"), (judge, "judge", "score")):
         if part is not None and not callable(getattr(part, method, None)):
             raise ValueError(f"{what} must be an object with a {method}() method, got {type(part).__name__}")
     if llm is None or isinstance(llm, str):
         name = llm or settings.llm
-        return settings, make_generator(name, settings), name
+        return settings, asked, make_generator(name, settings), name
     if not callable(getattr(llm, "stream", None)) or not isinstance(getattr(llm, "name", None), str):
         raise ValueError(  # noqa: TRY004 - every bad argument is a ValueError (documented)
             "llm must be a backend name ('local', 'gguf:/path.gguf', 'openai', 'extractive') "
             f"or a Generator (a name and a stream() method), got {type(llm).__name__}")
-    return settings, llm, llm.name
+    return settings, asked, llm, llm.name
 
 
 def stream(question: str, *, llm: str | Generator | None = None, top_k: int | None = None,
@@ -136,9 +130,9 @@ def stream(question: str, *, llm: str | Generator | None = None, top_k: int | No
     abstention yields no sentence. Arguments are those of :func:`ask`; they are checked,
     and the index loaded, before this returns (so a bad argument raises here).
     """
-    settings, generator, name = _resolve(question, llm, top_k, history, settings, embedder, judge)
+    settings, asked, generator, name = _resolve(question, llm, top_k, history, settings, embedder, judge)
     engine = get_engine(settings, embedder, judge)
-    return Response(engine.run(question, generator, name, top_k, list(history or [])))
+    return Response(engine.run(asked, generator, name))
 
 
 def ask(question: str, *, llm: str | Generator | None = None, top_k: int | None = None,

@@ -34,7 +34,7 @@ from .evidence import score_sentences
 from .followup import rewrite
 from .judge import Judge
 from .llms import Generator, GeneratorError, lazy_stream, with_deadline
-from .question import InvalidQuestion, analyse, check_top_k, normalise
+from .question import InvalidQuestion, Request, analyse
 from .retrieve import HybridRetriever
 from .thresholds import (
     CLOSEST_SECTION_MIN_COSINE,
@@ -108,12 +108,11 @@ class Engine:
     def thresholds(self) -> Thresholds:
         return self.judge.thresholds
 
-    def standalone(self, question: str, history: list[object] | None) -> str:
-        """``question`` rewritten with the earlier questions (each validated like a question)."""
+    def standalone(self, question: str, history: Sequence[str]) -> str:
+        """``question`` rewritten with the last ``history_turns`` earlier questions."""
         earlier: list[str] = []
-        for turn in (history or [])[-self.settings.history_turns:] if self.settings.history_turns else []:
-            turn_text = normalise(turn, self.settings.max_question_chars)
-            earlier.append(rewrite(turn_text, earlier, self.topics, self.mentions))
+        for turn in history[-self.settings.history_turns:] if self.settings.history_turns else []:
+            earlier.append(rewrite(turn, earlier, self.topics, self.mentions))
         return rewrite(question, earlier, self.topics, self.mentions)
 
     def mentions(self, phrase: str) -> bool:
@@ -122,22 +121,19 @@ class Engine:
         return bool(phrase) and re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", self._lowered) is not None
 
     # -- the pipeline ------------------------------------------------------------------
-    def run(self, question: object, generator: Generator | None, backend: str,
-            top_k: int | None = None, history: list[object] | None = None
+    def run(self, request: Request, generator: Generator | None, backend: str
             ) -> PyGenerator[VerifiedSentence, None, Answer]:
         """Yield each answer sentence as soon as it is verified; return the final Answer.
 
         No unverified text leaves the engine: a generated sentence is checked when the
-        model has finished it, and shown only if it holds up.
-
-        ``history`` holds the earlier questions of the conversation, oldest first; a
-        follow-up question is rewritten into a standalone one before retrieval.
+        model has finished it, and shown only if it holds up. ``request`` comes checked
+        and normalised from :func:`qa.question.request`; a follow-up question is
+        rewritten into a standalone one with its history before retrieval.
         """
         timings = {"retrieval": 0.0, "judge": 0.0, "generation": 0.0, "verification": 0.0}
         with timed(timings, "total"):
-            check_top_k(top_k)
-            asked = normalise(question, self.settings.max_question_chars)
-            text = self.standalone(asked, history)
+            asked, top_k = request.question, request.top_k
+            text = self.standalone(asked, request.history)
             gate = self.gate(text, top_k, timings)
             composer = Composer(self.index.documents, self.index.page_of)
             reply = None

@@ -53,6 +53,33 @@ def normalise(question: object, max_chars: int) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Request:
+    """A question ready to answer, checked and normalised once (by :func:`request`): the
+    question, the conversation's earlier questions (oldest first) and passages wanted."""
+
+    question: str
+    history: tuple[str, ...] = ()
+    top_k: int | None = None
+
+
+def request(question: object, history: object, top_k: object, max_chars: int) -> Request:
+    """Check and normalise everything a question comes with; raises InvalidQuestion (the
+    question, the history) or ValueError (top_k) saying what was expected.
+
+    >>> request("  What is it? ", ["Why?"], None, 100)
+    Request(question='What is it?', history=('Why?',), top_k=None)
+    >>> request("Why?", "Earlier?", None, 100)
+    Traceback (most recent call last):
+    qa.question.InvalidQuestion: history must be a list of earlier questions, got str
+    """
+    text = normalise(question, max_chars)
+    if history is not None and not isinstance(history, (list, tuple)):
+        raise InvalidQuestion(f"history must be a list of earlier questions, got {type(history).__name__}")
+    earlier = tuple(normalise(turn, max_chars) for turn in history or ())
+    return Request(text, earlier, check_top_k(top_k))
+
+
 def check_top_k(top_k: object) -> int | None:
     """``top_k`` as given to ``ask``: None (the setting) or a whole number within the
     bounds of the ``top_k`` setting; anything else is a ValueError saying so.
