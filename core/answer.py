@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk with its scores (fused rank score, dense cosine, BM25)."""
+    """A retrieved chunk with its fused rank score and its dense cosine (what a decline's
+    "closest sections" are chosen by)."""
 
     chunk_id: str
     source: str
@@ -17,7 +18,6 @@ class Passage:
     text: str
     score: float
     dense: float
-    keyword: float
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,8 @@ class HybridRetriever:
         vector = self.embedder.embed([question])[0]
         depth = max(top_k * SEARCH_DEPTH_FACTOR, MIN_SEARCH_DEPTH)
         dense = dict(self.index.search_dense(vector, depth))
-        keyword = dict(self.index.search_keywords(question, depth))
-        fused = fuse([list(dense), list(keyword)])
+        keyword = [row for row, _ in self.index.search_keywords(question, depth)]
+        fused = fuse([list(dense), keyword])
         best = sorted(fused, key=lambda row: (-fused[row], row))[:top_k]
         passages = []
         for row in best:
@@ -54,6 +54,7 @@ class HybridRetriever:
             cosine = dense.get(row)
             if cosine is None:  # ranked by keywords only: score it densely for abstention
                 cosine = self.index.chunk_cosine(row, vector)
-            passages.append(Passage(chunk.id, chunk.source, chunk.section, chunk.start, chunk.end,
-                                    chunk.text, fused[row], float(cosine), keyword.get(row, 0.0)))
+            passages.append(Passage(chunk_id=chunk.id, source=chunk.source, section=chunk.section,
+                                    start=chunk.start, end=chunk.end, text=chunk.text,
+                                    score=fused[row], dense=float(cosine)))
         return Retrieval(passages, vector)

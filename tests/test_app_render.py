@@ -10,7 +10,7 @@ from core.answer import Answer, Citation, DroppedSentence, Passage, VerifiedSent
 DOC = "Intro line. Chronic renal failure is the most frequent underlying cause. After text."
 START = DOC.index("Chronic")
 END = DOC.index(" After")
-PASSAGE = Passage("c1", "doc.txt", "Classification > Metastatic", 0, len(DOC), DOC, 1.0, 0.8, 3.0)
+PASSAGE = Passage("c1", "doc.txt", "Classification > Metastatic", 0, len(DOC), DOC, 1.0, 0.8)
 CITATION = Citation(1, DOC[START:END], "doc.txt", "Classification > Metastatic", START, END)
 
 
@@ -92,7 +92,7 @@ def test_rewritten_follow_up_is_shown_in_the_sources_panel():
 def test_text_from_the_corpus_the_question_and_the_model_is_escaped():
     evil = '<script>alert("x")</script>'
     doc = f"{evil} Chronic renal failure."
-    passage = Passage("c1", "doc.txt", f"Sec {evil}", 0, len(doc), doc, 1.0, 0.8, 3.0)
+    passage = Passage("c1", "doc.txt", f"Sec {evil}", 0, len(doc), doc, 1.0, 0.8)
     citation = Citation(1, doc, "doc.txt", f"Sec {evil}", 0, len(doc))
     bad = answer(question=evil, standalone=f"{evil}?", citations=[citation], passages=[passage],
                  sentences=[(evil, 1)], note=evil)

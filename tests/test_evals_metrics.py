@@ -62,7 +62,7 @@ C_PRICE = EvalCase("price", "What does a frost fern cost?", "unanswerable", Fals
 
 def passage(text: str, section: str) -> Passage:
     start = TEXT.index(text)
-    return Passage(f"c{start}", SOURCE, section, start, start + len(text), text, 1.0, 0.5, 0.5)
+    return Passage(f"c{start}", SOURCE, section, start, start + len(text), text, 1.0, 0.5)
 
 
 def cite(number: int, quote: str, section: str) -> Citation:
