@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.settings import Settings, SettingsError
-from ingest import IndexProblem, storage_for
+from ingest import IndexProblem, index_manifest
 from qa import TOP_K_BOUNDS, Response, VerifiedSentence, ask, check_served, engine_loaded, stream
 
 from .documents import served_document
@@ -127,12 +127,14 @@ def check_llm(llm: str | None, settings: Settings) -> None:
 
 
 def manifest_summary(settings: Settings) -> dict | None:
-    manifest = storage_for(settings).manifest()
-    if not manifest:
+    manifest = index_manifest(settings)
+    if manifest is None:
         return None
-    keys = ("version", "created", "document_count", "section_count", "chunk_count", "sentence_count",
-            "embedder", "vector_store")
-    return {"corpus": sorted(manifest.get("corpus", {})), **{k: manifest.get(k) for k in keys}}
+    return {"corpus": list(manifest.sources), "version": manifest.version, "created": manifest.created,
+            "document_count": manifest.document_count, "section_count": manifest.section_count,
+            "chunk_count": manifest.chunk_count, "sentence_count": manifest.sentence_count,
+            "embedder": {"name": manifest.embedder, "dimension": manifest.dimension},
+            "vector_store": manifest.vector_store}
 
 
 def create_api(settings: Settings) -> FastAPI:

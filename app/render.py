@@ -10,6 +10,7 @@ from html import escape
 from urllib.parse import urlencode
 
 from core.answer import Answer, Citation, Passage, VerifiedSentence
+from core.types import Manifest
 from qa import prompts
 
 from .page import CSS
@@ -196,26 +197,26 @@ def sources_html(answer: Answer | None) -> str:
     return "".join(parts) + "</div>"
 
 
-def status_line(manifest: dict | None, backend: str) -> str:
+def status_line(manifest: Manifest | None, backend: str) -> str:
     """Corpus name, chunk count and index date, from the index manifest.
 
-    >>> status_line({"corpus": {"a.txt": "x"}, "chunk_count": 3, "created": "2026-11-26T12:00:00+0000"}, "local")
+    >>> status_line(Manifest(sources=("a.txt",), chunk_count=3, created="2026-11-26T12:00:00+0000"), "local")
     'Corpus: a.txt \u00b7 3 chunks \u00b7 index built 2026-11-26 12:00 UTC \u00b7 backend: local'
     """
     if not manifest:
         return f"No index yet: it is built from the corpus on the first question \u00b7 backend: {backend}"
-    names = sorted(manifest.get("corpus", {}))
+    names = manifest.sources
     corpus = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    created = str(manifest.get("created", ""))
+    created = manifest.created
     when = f"{created[:10]} {created[11:16]} UTC" if len(created) >= 16 else created
-    return (f"Corpus: {corpus} \u00b7 {manifest.get('chunk_count', 0)} chunks \u00b7 "
+    return (f"Corpus: {corpus} \u00b7 {manifest.chunk_count} chunks \u00b7 "
             f"index built {when} \u00b7 backend: {backend}")
 
 
-def status_html(manifest: dict | None, backend: str, problem: str = "") -> str:
+def status_html(manifest: Manifest | None, backend: str, problem: str = "") -> str:
     """The status line as HTML, with every corpus-derived string (file names) escaped.
 
-    >>> status_html({"corpus": {"<img src=x>.txt": "x"}, "chunk_count": 1}, "local")
+    >>> status_html(Manifest(sources=("<img src=x>.txt",), chunk_count=1), "local")
     '<div class="sq-status-line">Corpus: &lt;img src=x&gt;.txt \u00b7 1 chunks \u00b7 index built  \u00b7 backend: local</div>'
     """
     text = f"Index problem: {problem}" if problem else status_line(manifest, backend)

@@ -10,7 +10,8 @@ import gradio as gr
 from fastapi import FastAPI
 
 from core.settings import Settings
-from ingest import IndexProblem, ingest, storage_for
+from core.types import Manifest
+from ingest import IndexProblem, index_manifest, ingest
 from qa import get_engine, make_generator
 
 from .guard import TOKEN_COOKIE, Guard, is_loopback
@@ -33,20 +34,20 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def corpus_mismatch(settings: Settings, manifest: dict | None) -> str | None:
+def corpus_mismatch(settings: Settings, manifest: Manifest | None) -> str | None:
     """Why the served index must not be rebuilt from ``settings.corpus_dir``: it was built
     from another corpus folder (re-ingesting would drop that folder's documents); None
     when it names the same folder or none (no index, or one built before indexes named it).
 
-    >>> corpus_mismatch(Settings(corpus_dir="/data/a"), {"corpus_dir": "/data/a"}) is None
+    >>> corpus_mismatch(Settings(corpus_dir="/data/a"), Manifest(corpus_dir="/data/a")) is None
     True
-    >>> print(corpus_mismatch(Settings(corpus_dir="/data/a"), {"corpus_dir": "/data/b"}))
+    >>> print(corpus_mismatch(Settings(corpus_dir="/data/a"), Manifest(corpus_dir="/data/b")))
     ... # doctest: +ELLIPSIS
     the served index was built from the corpus folder /data/b, not from /data/a ...
     """
-    built = (manifest or {}).get("corpus_dir")
+    built = manifest.corpus_dir if manifest else ""
     wanted = Path(settings.corpus_dir).resolve()
-    if not isinstance(built, str) or Path(built).resolve() == wanted:
+    if not built or Path(built).resolve() == wanted:
         return None
     return (f"the served index was built from the corpus folder {built}, not from {wanted} (the "
             f"corpus_dir setting); serving it as it is, without re-ingesting. To keep serving {built} "
@@ -60,7 +61,7 @@ def warm_up(settings: Settings) -> None:
     built from another corpus folder is served as it is (see :func:`corpus_mismatch`)."""
     try:
         try:
-            mismatch = corpus_mismatch(settings, storage_for(settings).manifest())
+            mismatch = corpus_mismatch(settings, index_manifest(settings))
         except IndexProblem:
             mismatch = None  # unreadable: the ingest rebuilds it
         if mismatch:

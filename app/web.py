@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import gradio as gr
 
 from core.settings import Settings, SettingsError
-from ingest import READERS, IndexProblem, storage_for
+from ingest import READERS, IndexProblem, index_manifest
 from qa import engine_loaded, stream, suggestions
 
 from .feedback import FeedbackEntry, feedback_store, new_answer_id
@@ -135,7 +135,7 @@ class ChatSession:
             fell_back = bool(last.get("note")) and not last.get("abstained")
             backend = f"{last['llm']} (last answer{'; source sentences shown' if fell_back else ''})"
         try:
-            manifest = storage_for(self.settings).manifest()
+            manifest = index_manifest(self.settings)
         except IndexProblem as problem:
             return status_html(None, backend, problem=public_message(problem, self.settings))
         return status_html(manifest, backend)

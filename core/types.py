@@ -93,3 +93,52 @@ class SentenceRow:
     start: int
     end: int
     chunk: int  # row in the chunk table
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index version says about itself, as the other stages read it (ingest writes
+    it as ``manifest.json`` or a postgres row, with more fields of its own).
+
+    >>> m = Manifest.from_dict({"version": "v-1", "corpus": {"b.txt": "..", "a.txt": ".."},
+    ...                         "chunk_count": 3, "embedder": {"name": "minilm", "dimension": 384}})
+    >>> m.sources, m.chunk_count, m.embedder, m.suggestions
+    (('a.txt', 'b.txt'), 3, 'minilm', ())
+    """
+
+    version: str = ""
+    created: str = ""  # when it was built, e.g. 2026-11-26T12:00:00+0000
+    sources: tuple[str, ...] = ()  # the documents it holds, sorted
+    corpus_dir: str = ""  # the corpus folder it was built from ("" when it predates the field)
+    embedder: str = ""
+    dimension: int = 0
+    vector_store: str = ""
+    document_count: int = 0
+    section_count: int = 0
+    chunk_count: int = 0
+    sentence_count: int = 0
+    suggestions: tuple[str, ...] = ()  # candidate example questions, best first
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Manifest:
+        """Read what a manifest holds; a field it lacks or holds in another shape (an
+        index from an older version) keeps its default."""
+        def text(key: str) -> str:
+            value = data.get(key)
+            return value if isinstance(value, str) else ""
+
+        def count(key: str) -> int:
+            value = data.get(key)
+            return value if type(value) is int else 0
+
+        embedder = data.get("embedder") if isinstance(data.get("embedder"), dict) else {}
+        corpus = data.get("corpus") if isinstance(data.get("corpus"), dict) else {}
+        suggestions = data.get("suggestions") if isinstance(data.get("suggestions"), list) else []
+        return cls(version=text("version"), created=text("created"),
+                   sources=tuple(sorted(str(s) for s in corpus)), corpus_dir=text("corpus_dir"),
+                   embedder=str(embedder.get("name", "")),
+                   dimension=embedder["dimension"] if type(embedder.get("dimension")) is int else 0,
+                   vector_store=text("vector_store"), document_count=count("document_count"),
+                   section_count=count("section_count"), chunk_count=count("chunk_count"),
+                   sentence_count=count("sentence_count"),
+                   suggestions=tuple(s for s in suggestions if isinstance(s, str)))

@@ -18,11 +18,11 @@ from .formats import Unreadable
 from .loaded import LoadedIndex
 from .pipeline import IngestReport, ingest
 from .readers import KINDS, READERS, CorpusError, read_corpus
-from .storage import IndexProblem, Storage, check_compatible, storage_for
+from .storage import IndexProblem, Storage, check_compatible, index_manifest, storage_for
 from .storage.files import load_index, read_manifest
 from .storage.pgdb import postgres_engine, redact_url
 
 __all__ = ["KINDS", "READERS", "CorpusError", "IndexProblem", "IngestReport", "LoadedIndex", "Storage",
-           "Unreadable", "check_compatible", "clean_page", "ingest", "load_index", "make_embedder",
+           "Unreadable", "check_compatible", "clean_page", "index_manifest", "ingest", "load_index", "make_embedder",
            "packaged_minilm_path", "postgres_engine", "read_corpus", "read_manifest", "redact_url",
            "storage_for"]

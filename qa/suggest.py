@@ -8,7 +8,7 @@ import threading
 
 from core.embedding import Embedder
 from core.settings import Settings
-from ingest import IndexProblem, storage_for
+from ingest import IndexProblem, index_manifest
 
 from .api import _where, ask
 from .judge import Judge
@@ -27,12 +27,12 @@ def suggestions(settings: Settings, limit: int = 4, *, embedder: Embedder | None
     index built before they existed). Computed once per index version; ``embedder`` and
     ``judge`` are those of :func:`qa.ask` (tests pass fakes)."""
     try:
-        manifest = storage_for(settings).manifest() or {}
+        manifest = index_manifest(settings)
     except IndexProblem:
         return []
-    candidates, version = manifest.get("suggestions"), manifest.get("version")
-    if not isinstance(candidates, list) or version is None:
+    if manifest is None or not manifest.suggestions or not manifest.version:
         return []
+    candidates, version = list(manifest.suggestions), manifest.version
     key = (_where(settings), version, limit)
     with _lock:  # one computation at a time: page loads after the first reuse it
         if key not in _cache:

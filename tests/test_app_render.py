@@ -105,8 +105,11 @@ def test_text_from_the_corpus_the_question_and_the_model_is_escaped():
 
 
 def test_status_line_reads_the_manifest():
-    line = status_line({"corpus": {"b.txt": "", "a.txt": ""}, "chunk_count": 17,
-                        "created": "2026-11-26T12:26:52+0000"}, "extractive")
+    from core.types import Manifest
+
+    manifest = Manifest.from_dict({"corpus": {"b.txt": "", "a.txt": ""}, "chunk_count": 17,
+                                   "created": "2026-11-26T12:26:52+0000"})
+    line = status_line(manifest, "extractive")
     assert line == "Corpus: a.txt, b.txt \u00b7 17 chunks \u00b7 index built 2026-11-26 12:26 UTC \u00b7 backend: extractive"
     assert "No index yet" in status_line(None, "local")
 

@@ -165,11 +165,13 @@ def test_example_buttons_show_the_suggestions(settings, monkeypatch):
 # -- serving an index of another corpus folder ----------------------------------------------------
 def test_corpus_mismatch_names_both_folders_and_the_fixes(settings, seed_corpus, tmp_path):
     from app.serve import corpus_mismatch
-    from ingest.storage import storage_for
+    from core.types import Manifest
+    from ingest import index_manifest
 
-    manifest = storage_for(settings).manifest()
+    manifest = index_manifest(settings)
+    assert manifest.corpus_dir == str(seed_corpus.resolve())
     assert corpus_mismatch(settings, manifest) is None
-    assert corpus_mismatch(settings, {}) is None and corpus_mismatch(settings, None) is None
+    assert corpus_mismatch(settings, Manifest()) is None and corpus_mismatch(settings, None) is None
     other = settings.model_copy(update={"corpus_dir": tmp_path / "other"})
     message = corpus_mismatch(other, manifest)
     assert str(seed_corpus.resolve()) in message and str((tmp_path / "other").resolve()) in message

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from core.settings import Settings
-from core.types import Chunk, Preview, SentenceRow
+from core.types import Chunk, Manifest, Preview, SentenceRow
 
 if TYPE_CHECKING:
     from ..keywords import KeywordIndex
@@ -146,3 +146,11 @@ def storage_for(settings: Settings, index_dir: Path | None = None) -> Storage:
 
         return PostgresStorage.for_settings(settings)
     raise ValueError(f"unknown vector store {settings.vector_store!r}; use 'faiss' or 'postgres'")
+
+
+def index_manifest(settings: Settings) -> Manifest | None:
+    """What the served index says about itself (its manifest, read but not verified: a
+    few file reads or one query), or None when there is no index yet. Raises IndexProblem
+    when what is served cannot be read."""
+    data = storage_for(settings).manifest()
+    return Manifest.from_dict(data) if data else None
