@@ -35,7 +35,7 @@ def _other_format(version: Path) -> None:
 DAMAGE = {
     "folder deleted": lambda index, version: __import__("shutil").rmtree(index),
     "version folder deleted": lambda index, version: __import__("shutil").rmtree(version),
-    "half deleted": lambda index, version: [(version / n).unlink() for n in ("chunks.jsonl", "keyword.json")],
+    "half deleted": lambda index, version: [(version / n).unlink() for n in ("chunks.jsonl", "keyword.vocab.json")],
     "vectors corrupted": lambda index, version: _flip_a_byte(version / "chunk_vectors.npy"),
     "documents corrupted": lambda index, version: _flip_a_byte(version / "documents.json"),
     "manifest unreadable": lambda index, version: (version / "manifest.json").write_text("{not json"),
