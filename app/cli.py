@@ -75,6 +75,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print()
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from qa import prepare
+
+    for line in prepare(_settings(args)):
+        print(f"ready: {line}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from app.serve import serve
 
@@ -128,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--index", type=Path, help="index folder (default: <home>/index)")
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.set_defaults(run=cmd_ask)
+
+    prepare = commands.add_parser("prepare", help="load the embedder and the judge once (exporting "
+                                  "them to ONNX on first use), so the first question is fast")
+    prepare.set_defaults(run=cmd_prepare)
 
     serve = commands.add_parser("serve", help="start the web chat and HTTP API (default http://127.0.0.1:7860)")
     serve.add_argument("--host", help="address to bind (default: setting host, 127.0.0.1; anything else "

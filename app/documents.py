@@ -1,8 +1,9 @@
 """The whole cleaned source documents, for the web chat's source viewer (``GET /api/document``).
 
 A document is looked up by its name among the served index's documents, never by a path a
-client gives. What the viewer needs (text, section headings, page starts) is kept per
-served version, so the index is loaded once per version, not once per request.
+client gives. It is read from the index the questions are answered from (no second load),
+and only the document asked for is built, so a library of any size costs one document;
+the last few built are kept per served version.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from dataclasses import dataclass
 from core.index import Index
 from core.settings import Settings
 from ingest import storage_for
+from qa import get_engine
+
+KEPT = 8  # documents kept built per served version
 
 
 @dataclass(frozen=True)
@@ -44,24 +48,28 @@ def _heading_start(text: str, heading: str, body_start: int) -> int:
     return body_start
 
 
-def documents_of(index: Index) -> dict[str, SourceDocument]:
-    """Every document of an index with its sections (from the chunks' heading paths)."""
+def documents_of(index: Index, only: str | None = None) -> dict[str, SourceDocument]:
+    """The documents of an index (or only the one named ``only``) with their sections
+    (from the chunks' heading paths)."""
     spans: dict[str, dict[str, list[int]]] = {}
     for chunk in index.chunks:
-        span = spans.setdefault(chunk.source, {}).setdefault(chunk.section, [chunk.start, chunk.end])
-        span[0], span[1] = min(span[0], chunk.start), max(span[1], chunk.end)
+        if only is None or chunk.source == only:
+            span = spans.setdefault(chunk.source, {}).setdefault(chunk.section, [chunk.start, chunk.end])
+            span[0], span[1] = min(span[0], chunk.start), max(span[1], chunk.end)
     out = {}
-    for source, text in index.documents.items():
+    for source in ([only] if only is not None else list(index.documents)):
+        if source not in index.documents:
+            continue
+        text = index.documents[source]
         sections = []
         for path, (start, end) in sorted(spans.get(source, {}).items(), key=lambda item: item[1][0]):
             parts = path.split(" > ")
             sections.append({"path": parts, "start": _heading_start(text, parts[-1], start), "end": end})
-        pages = index.page_starts(source)
-        out[source] = SourceDocument(source, text, tuple(sections), pages)
+        out[source] = SourceDocument(source, text, tuple(sections), index.page_starts(source))
     return out
 
 
-_cache: dict[tuple, dict[str, SourceDocument]] = {}
+_cache: dict[tuple, SourceDocument | None] = {}
 _lock = threading.Lock()
 
 
@@ -69,10 +77,13 @@ def served_document(settings: Settings, source: str) -> SourceDocument | None:
     """The served index's document of that name, or None. Raises IndexProblem when there
     is no usable index."""
     storage = storage_for(settings)
+    if storage.state() is None:
+        storage.load()  # raises IndexProblem: there is no index yet
+    index = get_engine(settings).index
+    key = (index.version, source)
     with _lock:
-        key = (settings.vector_store, str(settings.index_path), settings.database_url, storage.state())
         if key not in _cache:
-            documents = documents_of(storage.load())
-            _cache.clear()
-            _cache[key] = documents
-        return _cache[key].get(source)
+            if any(k[0] != index.version for k in _cache) or len(_cache) >= KEPT:
+                _cache.clear()
+            _cache[key] = documents_of(index, only=source).get(source)
+        return _cache[key]

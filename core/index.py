@@ -22,7 +22,7 @@ class Index(Protocol):
     documents: Mapping[str, str]  # source -> cleaned text (citations are offsets into it)
     chunks: Sequence[Chunk]
     sentences: Sequence[SentenceRow]
-    sentence_vectors: np.ndarray  # one unit vector per sentence row
+    sentence_vectors: np.ndarray  # one unit vector per sentence row (float16 or float32)
 
     @property
     def version(self) -> str:
@@ -50,6 +50,10 @@ class Index(Protocol):
 
     def chunk_cosine(self, row: int, vector: np.ndarray) -> float:
         """Cosine similarity of one chunk row to a unit query vector."""
+        ...
+
+    def mentions(self, phrase: str) -> bool:
+        """Whether the source says ``phrase``: its words in order, whole words, any case."""
         ...
 
     def idf(self, token: str) -> float:

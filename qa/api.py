@@ -55,7 +55,7 @@ def get_engine(settings: Settings, embedder: Embedder | None = None, judge: Judg
                 key = (where, state, settings, id(embedder), id(judge))
             try:
                 index = storage.load()
-                model = embedder or make_embedder(settings.embedder)
+                model = embedder or make_embedder(settings.embedder, settings.model_runtime)
                 # Questions are embedded by this model: an index of another one's vectors is
                 # a 503 "run sourceqa ingest", not a FAISS assertion on the first question.
                 check_compatible(index.manifest, model.name, int(model.dimension))
@@ -64,7 +64,7 @@ def get_engine(settings: Settings, embedder: Embedder | None = None, judge: Judg
                 raise
             _checked[where] = (state, None)
             _engines.clear()  # one served version at a time; a re-ingest replaces it
-            _engines[key] = Engine(settings, index, model, judge or make_judge(settings.judge))
+            _engines[key] = Engine(settings, index, model, judge or make_judge(settings.judge, settings.model_runtime))
         return _engines[key]
 
 
@@ -152,3 +152,15 @@ def ask(question: str, *, llm: str | Generator | None = None, top_k: int | None 
     """
     return stream(question, llm=llm, top_k=top_k, history=history, settings=settings, embedder=embedder,
                   judge=judge).answer
+
+
+def prepare(settings: Settings | None = None) -> list[str]:
+    """Load the configured embedder and judge once, so that the first question does not
+    wait for them; with ``model_runtime = 'onnx'`` this exports them to ONNX when the
+    cache has none (``make install`` runs it through ``sourceqa prepare``). Returns what
+    was loaded, one line each."""
+    settings = settings or load_settings()
+    embedder = make_embedder(settings.embedder, settings.model_runtime)
+    judge = make_judge(settings.judge, settings.model_runtime)
+    return [f"embedder {embedder.name} ({settings.model_runtime})",
+            f"judge {judge.name} ({settings.model_runtime})"]

@@ -15,7 +15,6 @@ which sentences the judge reads.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Generator as PyGenerator
 from collections.abc import Iterable, Iterator, Sequence
@@ -102,7 +101,6 @@ class Engine:
         self.chunk_rows = {chunk.id: row for row, chunk in enumerate(index.chunks)}
         self.topics = index.topics
         self.version = index.version
-        self._lowered = " ".join("\n".join(index.documents.values()).lower().split())
 
     @property
     def thresholds(self) -> Thresholds:
@@ -117,8 +115,7 @@ class Engine:
 
     def mentions(self, phrase: str) -> bool:
         """Whether the source says ``phrase`` (whole words, any case)."""
-        phrase = " ".join(phrase.lower().split())
-        return bool(phrase) and re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", self._lowered) is not None
+        return self.index.mentions(phrase)
 
     # -- the pipeline ------------------------------------------------------------------
     def run(self, request: Request, generator: Generator | None, backend: str

@@ -104,6 +104,45 @@ class CrossEncoderJudge:
         return out
 
 
+class OnnxJudge:
+    """The same cross-encoder folder run by ONNX Runtime (:mod:`core.onnx`): the same
+    scores as :class:`CrossEncoderJudge` to about 1e-6, without importing torch."""
+
+    def __init__(self, path: Path, name: str, max_tokens: int = JUDGE_MAX_TOKENS) -> None:
+        import json
+
+        from core.onnx import OnnxModel
+
+        path = Path(path)
+        try:
+            config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise JudgeMissing(f"judge model folder {path} has no readable config.json; rebuild it with "
+                               "`make train-judge` or set `judge` to 'ce:/path/to/cross-encoder'") from error
+        labels = config.get("num_labels") or len(config.get("id2label") or {"0": ""})
+        if labels != 1:
+            raise JudgeMissing(f"judge model in {path} has {labels} outputs; "
+                               "a judge needs one (a relevance score)")
+        try:
+            self._model = OnnxModel(path, "classifier", max_tokens)
+        except (OSError, ValueError, RuntimeError) as error:
+            raise JudgeMissing(f"cannot load the judge model from {path}: {error}") from error
+        self.name = name
+        self.folder = path
+        self.thresholds = load_thresholds(path)
+        self.max_tokens = max_tokens
+
+    def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        out = np.zeros(len(pairs), dtype=np.float32)
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+        for begin in range(0, len(order), BATCH_SIZE):
+            rows = order[begin:begin + BATCH_SIZE]
+            logits, _ = self._model.run([pairs[i] for i in rows])
+            out[rows] = 1.0 / (1.0 + np.exp(-logits[:, 0].astype(np.float64)))
+        return out
+
+
+RUNTIMES = {"onnx": OnnxJudge, "torch": CrossEncoderJudge}
 _cache: dict[str, Judge] = {}
 _cache_lock = threading.Lock()
 
@@ -114,15 +153,21 @@ def register_judge(name: str, judge: Judge) -> None:
         _cache[name] = judge
 
 
-def make_judge(name: str) -> Judge:
+def make_judge(name: str, runtime: str = "onnx") -> Judge:
     """'bundled' (the judge trained by qa/train.py, shipped in qa/judge_model/) or
-    'ce:/path' (any local cross-encoder folder with one output). Loaded once per process."""
+    'ce:/path' (any local cross-encoder folder with one output), run by ``runtime``
+    ('onnx' or 'torch'). Loaded once per process."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown model runtime {runtime!r}; use 'onnx' or 'torch'")
     with _cache_lock:
-        if name not in _cache:
+        if name in _cache:  # registered by register_judge
+            return _cache[name]
+        key = f"{runtime}:{name}"
+        if key not in _cache:
             if name == "bundled":
-                _cache[name] = CrossEncoderJudge(BUNDLED_JUDGE, "sourceqa-judge-minilm")
+                _cache[key] = RUNTIMES[runtime](BUNDLED_JUDGE, "sourceqa-judge-minilm")
             elif name.startswith("ce:"):
-                _cache[name] = CrossEncoderJudge(Path(name[3:]), name)
+                _cache[key] = RUNTIMES[runtime](Path(name[3:]), name)
             else:
                 raise ValueError(f"unknown judge {name!r}; use 'bundled' or 'ce:/path/to/cross-encoder'")
-        return _cache[name]
+        return _cache[key]

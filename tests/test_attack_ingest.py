@@ -26,6 +26,7 @@ from ingest import (
     read_manifest,
     storage_for,
 )
+from ingest import embed as embedding
 from ingest.chunk import chunk_document
 from ingest.clean import clean_page
 from ingest.readers import html_to_text
@@ -73,7 +74,12 @@ DAMAGE = {
         "v-20990101T000000-deadbeef"),
     "CURRENT huge": lambda index, version: (index / "CURRENT").write_text("v-" + "a" * 100_000),
     "vectors.faiss unlisted and truncated": lambda index, version: _unlist_and_truncate(version, "vectors.faiss"),
-    "keyword.json unlisted and truncated": lambda index, version: _unlist_and_truncate(version, "keyword.json"),
+    "keyword weights unlisted and truncated": lambda index, version: _unlist_and_truncate(
+        version, "keyword.data.npy"),
+    "keyword column pointers forged with a token missing": lambda index, version: _forge(
+        version, "keyword.indptr.npy", np.load(version / "keyword.indptr.npy")[:-1]),
+    "keyword rows forged to point past the chunks": lambda index, version: _forge(
+        version, "keyword.indices.npy", np.load(version / "keyword.indices.npy") + 10_000),
     "chunks.jsonl truncated": lambda index, version: _truncate(version / "chunks.jsonl"),
     "sentence vectors deleted": lambda index, version: (version / "sentence_vectors.npy").unlink(),
     "manifest garbage JSON": lambda index, version: (version / "manifest.json").write_bytes(b"\xff{garbage"),
@@ -135,7 +141,7 @@ class NamedEmbedder(FakeEmbedder):
 
 def test_a_changed_embedder_setting_re_embeds_everything(settings, monkeypatch):
     models = {"st:/model-a": NamedEmbedder("st:/model-a", 64), "st:/model-b": NamedEmbedder("st:/model-b", 32)}
-    monkeypatch.setattr(pipeline, "make_embedder", lambda name: models[name])
+    monkeypatch.setattr(pipeline, "make_embedder", lambda name, runtime: models[name])
     first = ingest(settings.model_copy(update={"embedder": "st:/model-a"}))
     assert not first.unchanged and first.embedded > 0  # built by the fake-hash model before
     second = ingest(settings.model_copy(update={"embedder": "st:/model-b"}))
@@ -264,7 +270,7 @@ def test_an_unreadable_file_is_skipped_not_fatal(tmp_path, fake_embedder, monkey
 def _cli_env(monkeypatch, tmp_path: Path, corpus: Path) -> None:
     monkeypatch.setenv("SOURCEQA_HOME", str(tmp_path / "cli-home"))
     monkeypatch.setenv("SOURCEQA_CORPUS_DIR", str(corpus))
-    monkeypatch.setattr(pipeline, "make_embedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr(pipeline, "make_embedder", lambda name, runtime: FakeEmbedder())
 
 
 def test_cli_ingest_files_prints_one_line_per_file(tmp_path, monkeypatch, capsys):
@@ -321,15 +327,15 @@ def test_chunking_is_linear_in_the_number_of_sections():
 
 def test_a_large_embedding_job_is_announced_with_an_estimate(settings, seed_corpus, fake_embedder, caplog,
                                                              monkeypatch):
-    monkeypatch.setattr(pipeline, "EMBED_WARN_TEXTS", 20)
+    monkeypatch.setattr(embedding, "EMBED_WARN_TEXTS", 20)
     (seed_corpus / "more.txt").write_text("\n\n".join(f"Widget {i} weighs {i} grams." for i in range(30)))
-    with caplog.at_level(logging.WARNING, logger="ingest.pipeline"):
+    with caplog.at_level(logging.WARNING, logger="ingest.embed"):
         report = ingest(settings, embedder=fake_embedder)
-    warnings = [r.getMessage() for r in caplog.records if r.name == "ingest.pipeline"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "ingest.embed"]
     assert any(f"about {report.embedded} texts to embed" in w and "minute" in w for w in warnings), warnings
     caplog.clear()
     (seed_corpus / "more.txt").write_text("Widget 1 weighs 1 gram.")
-    with caplog.at_level(logging.WARNING, logger="ingest.pipeline"):
+    with caplog.at_level(logging.WARNING, logger="ingest.embed"):
         ingest(settings, embedder=fake_embedder)  # two texts: nothing to announce
     assert not [r for r in caplog.records if "texts to embed" in r.getMessage()]
 

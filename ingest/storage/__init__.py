@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..keywords import KeywordIndex
     from ..loaded import LoadedIndex
 
-FORMAT = 1  # the manifest's "format": what this version of sourceqa writes and reads
+FORMAT = 2  # the manifest's "format": what this version of sourceqa writes and reads
 REBUILD = "run `sourceqa ingest` to rebuild it"
 
 

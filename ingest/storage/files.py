@@ -20,8 +20,9 @@ from core.types import Chunk, Preview, SentenceRow
 from ..dense import FaissDense
 from ..keywords import KeywordIndex
 from ..loaded import LoadedIndex, pages_problem
+from ..texts import DocumentTexts
 from . import FORMAT, REBUILD, IndexProblem, damaged, folders, reason
-from .folders import DENSE, PAGES, TABLES, current_version, file_sha256
+from .folders import DENSE, PAGES, SENTENCE_DTYPE, TABLES, current_version, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def verify_version(version: Path, manifest: dict) -> None:
     dense = DENSE.get(str(manifest.get("vector_store")))
     if dense is None:
         raise damaged(f"the manifest of {where} names no known vector store")
-    unlisted = sorted({*TABLES, KeywordIndex.FILE, dense.FILE} - set(files))
+    unlisted = sorted({*TABLES, *KeywordIndex.FILES, dense.FILE} - set(files))
     if unlisted:
         raise damaged(f"the manifest of {where} does not list {', '.join(unlisted)}")
     for name, digest in files.items():
@@ -122,14 +123,15 @@ def _read_jsonl(path: Path) -> list[dict]:
 def _read_version(version: Path, manifest: dict) -> tuple[LoadedIndex, int]:
     """The version's index, and how many link previews its ``previews.jsonl`` holds (the
     table is kept for the manifest's count; nothing reads the previews themselves)."""
-    documents = json.loads((version / "documents.json").read_text("utf-8"))
+    documents = DocumentTexts(version)
     chunk_rows = _read_jsonl(version / "chunks.jsonl")
     chunks = [Chunk(**{k: v for k, v in row.items() if k != "key"}) for row in chunk_rows]
     previews = [Preview(**row) for row in _read_jsonl(version / "previews.jsonl")]
     sentence_rows = _read_jsonl(version / "sentences.jsonl")
     sentences = [SentenceRow(**{k: v for k, v in row.items() if k != "key"}) for row in sentence_rows]
-    chunk_vectors = np.load(version / "chunk_vectors.npy", allow_pickle=False)
-    sentence_vectors = np.load(version / "sentence_vectors.npy", allow_pickle=False)
+    # Memory-mapped: a served library costs the pages its questions touch, not its size.
+    chunk_vectors = np.load(version / "chunk_vectors.npy", allow_pickle=False, mmap_mode="r")
+    sentence_vectors = np.load(version / "sentence_vectors.npy", allow_pickle=False, mmap_mode="r")
     dimension = int(manifest["embedder"]["dimension"])
     vectors = DENSE[manifest["vector_store"]].load(version, dimension)
     keys = {"chunks": [row.get("key") for row in chunk_rows],
@@ -145,9 +147,10 @@ def _inconsistency(index: LoadedIndex, previews: int) -> str | None:
     """What does not fit together in a loaded index (None when everything does)."""
     manifest = index.manifest
     dimension = manifest["embedder"]["dimension"]
-    for name, matrix, rows in (("chunk", index.chunk_vectors, len(index.chunks)),
-                               ("sentence", index.sentence_vectors, len(index.sentences))):
-        if matrix.ndim != 2 or matrix.dtype != np.float32 or len(matrix) != rows:
+    for name, matrix, rows, dtype in (("chunk", index.chunk_vectors, len(index.chunks), np.float32),
+                                      ("sentence", index.sentence_vectors, len(index.sentences),
+                                       SENTENCE_DTYPE)):
+        if matrix.ndim != 2 or matrix.dtype != dtype or len(matrix) != rows:
             return f"{len(matrix)} {name} vectors of shape {matrix.shape} for {rows} {name}s"
         if rows and matrix.shape[1] != dimension:
             return f"{name} vectors have {matrix.shape[1]} dimensions, the manifest says {dimension}"
@@ -158,8 +161,6 @@ def _inconsistency(index: LoadedIndex, previews: int) -> str | None:
             return f"the manifest's {key} is {str(manifest.get(key))[:20]}, the index holds {count}"
     if index.vectors.count != len(index.chunks) or index.keywords.count != len(index.chunks):
         return "the vector or keyword index does not hold one row per chunk"
-    if not all(isinstance(text, str) for text in index.documents.values()):
-        return "a document is not text"
     for chunk in index.chunks:
         text = index.documents.get(chunk.source)
         if text is None or text[chunk.start:chunk.end] != chunk.text:
@@ -179,6 +180,35 @@ def previous_vectors(served: LoadedIndex | None) -> dict[str, np.ndarray]:
     cache: dict[str, np.ndarray] = {}
     for table, matrix in (("chunks", served.chunk_vectors), ("sentences", served.sentence_vectors)):
         cache.update({key: matrix[i] for i, key in enumerate(served.keys.get(table, [])) if key})
+    return cache
+
+
+def salvaged_vectors(index_dir: Path) -> dict[str, np.ndarray]:
+    """Embedding cache from a served version that does not load (an older format, say):
+    its chunk and sentence tables' keys and their vector files, when those four files
+    are intact by the manifest's checksums. Keys hash the embedder and the text, so a
+    vector is only ever reused for the same text by the same model; nothing else of the
+    version is trusted. Empty when nothing can be salvaged."""
+    try:
+        version = current_version(index_dir)
+        if version is None:
+            return {}
+        manifest = _manifest_of(version)
+        files, dimension = manifest.get("files") or {}, int(manifest["embedder"]["dimension"])
+        cache: dict[str, np.ndarray] = {}
+        for table, matrix in (("chunks.jsonl", "chunk_vectors.npy"), ("sentences.jsonl", "sentence_vectors.npy")):
+            if any(not isinstance(files.get(n), str) or file_sha256(version / n) != files[n] for n in (table, matrix)):
+                return {}
+            keys = [row.get("key") for row in _read_jsonl(version / table)]
+            vectors = np.load(version / matrix, allow_pickle=False, mmap_mode="r")
+            if vectors.ndim != 2 or len(vectors) != len(keys) or vectors.shape[1] != dimension:
+                return {}
+            cache.update({key: np.asarray(vectors[i], dtype=np.float32) for i, key in enumerate(keys)
+                          if isinstance(key, str)})
+    except (IndexProblem, *_READ_ERRORS):
+        return {}
+    if cache:
+        log.warning("reusing %d vectors of the index being replaced", len(cache))
     return cache
 
 
@@ -211,7 +241,8 @@ class FileStorage:
 
     def previous_vectors(self) -> dict[str, np.ndarray]:
         served, self._served = self._served, None
-        return previous_vectors(served or served_index(self.index_dir))
+        served = served or served_index(self.index_dir)
+        return previous_vectors(served) if served else salvaged_vectors(self.index_dir)
 
     def describe(self) -> str:
         return str(self.index_dir)

@@ -1,0 +1,139 @@
+"""Issue 17: an index whose memory does not grow with the library, an ingest that resumes
+after a kill, and a second ingest of an unchanged corpus that does no work."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ingest import ingest, load_index, pipeline
+from ingest.spill import Spill, spill_folder
+from ingest.texts import DocumentTexts, write_texts
+
+
+class Killed(RuntimeError):
+    pass
+
+
+class DiesAfter:
+    """The fake embedder, killed on its ``calls``-th call (as a process would be)."""
+
+    def __init__(self, inner, calls: int) -> None:
+        self.inner, self.calls_left = inner, calls
+        self.name, self.dimension = inner.name, inner.dimension
+
+    def embed(self, texts):
+        self.calls_left -= 1
+        if self.calls_left < 0:
+            raise Killed("killed")
+        return self.inner.embed(texts)
+
+
+def _many_chunks(corpus, documents: int = 6) -> None:
+    for number in range(documents):
+        sections = "\n\n".join(f"## Part {p}\n\nWidget {number}-{p} weighs {p} grams. It is blue."
+                               for p in range(30))
+        (corpus / f"doc{number}.md").write_text(f"# Catalogue {number}\n\n{sections}\n")
+
+
+def test_a_killed_ingest_resumes_without_embedding_again(settings, seed_corpus, fake_embedder):
+    _many_chunks(seed_corpus)
+    settings = settings.model_copy(update={"home": settings.home.parent / "killed"})  # no index yet
+    with pytest.raises(Killed):
+        ingest(settings, embedder=DiesAfter(fake_embedder, calls=2))  # two groups done, then killed
+    spilled = spill_folder(settings.home, str(settings.index_path))
+    kept = {k for shard in spilled.glob("shard-*.keys") for k in shard.read_text().split()}
+    assert kept, "the embedded groups were not kept"
+    before = fake_embedder.texts
+    report = ingest(settings, embedder=fake_embedder)
+    fresh = fake_embedder.texts - before
+    assert fresh == report.embedded and report.reused >= len(kept)
+    assert not spilled.exists(), "the spill outlived the version it was for"
+    # the resumed index is the index a clean run builds
+    clean_settings = settings.model_copy(update={"home": settings.home.parent / "clean"})
+    clean = ingest(clean_settings, embedder=fake_embedder)
+    assert clean.chunks == report.chunks and clean.embedded == report.embedded + len(kept)
+    resumed, whole = load_index(settings.index_path), load_index(clean_settings.index_path)
+    assert np.array_equal(np.asarray(resumed.sentence_vectors), np.asarray(whole.sentence_vectors))
+
+
+def test_a_damaged_spill_shard_is_skipped_not_trusted(tmp_path):
+    spill = Spill(tmp_path / "spill")
+    spill.add(["a", "b"], np.ones((2, 4), dtype=np.float32))
+    spill.flush()
+    shard = next((tmp_path / "spill").glob("shard-*.npy"))
+    shard.write_bytes(shard.read_bytes()[:-8])  # truncated
+    assert spill.load({"a", "b"}) == {}
+
+
+def test_an_unchanged_corpus_is_not_read_again(settings, fake_embedder, monkeypatch):
+    first = ingest(settings, embedder=fake_embedder)  # the fixture built it: unchanged
+    assert first.unchanged
+
+    def no_cleaning(*args, **kwargs):
+        raise AssertionError("an unchanged corpus was cleaned again")
+
+    monkeypatch.setattr(pipeline, "clean_page", no_cleaning)
+    again = ingest(settings, embedder=fake_embedder)
+    assert again.unchanged and again.embedded == 0
+    assert (again.documents, again.sections, again.chunks) == (first.documents, first.sections, first.chunks)
+    assert again.file_lines() == first.file_lines() and again.file_lines()
+
+
+def test_a_served_index_reads_documents_and_sentence_vectors_from_disk(settings):
+    index = load_index(settings.index_path)
+    assert isinstance(index.documents, DocumentTexts)
+    assert isinstance(index.sentence_vectors, np.memmap) and index.sentence_vectors.dtype == np.float16
+    assert isinstance(index.chunk_vectors, np.memmap)
+    for row in index.sentences[:20]:
+        text = index.sentence_text(row)
+        assert text and text == index.documents[row.source][row.start:row.end]
+    assert list(index.titles.values()) == [index.documents[s].split("\n", 1)[0] for s in index.documents]
+
+
+def test_document_texts_round_trip_and_find_phrases_by_whole_words(tmp_path):
+    documents = {"a.txt": "Première ligne\nCalcium  deposits form.", "b.txt": "calcinosis", "c.txt": ""}
+    write_texts(tmp_path, documents)
+    texts = DocumentTexts(tmp_path)
+    assert dict(texts.items()) == documents and len(texts) == 3 and "b.txt" in texts
+    assert texts.title("a.txt") == "Première ligne"
+    assert texts.mentions("calcium DEPOSITS")  # any case, any whitespace between words
+    assert not texts.mentions("calci")  # whole words only
+    assert not texts.mentions("form. calcinosis")  # never across two documents
+    assert not texts.mentions("   ")
+
+
+def test_a_document_table_that_does_not_fit_its_texts_is_refused(tmp_path):
+    write_texts(tmp_path, {"a.txt": "short"})
+    (tmp_path / "documents.json").write_text('{"a.txt": [0, 99, "short"]}')
+    with pytest.raises(ValueError, match="does not fit"):
+        DocumentTexts(tmp_path)
+
+
+def test_an_index_of_an_older_format_is_rebuilt_without_embedding_again(settings, fake_embedder):
+    from ingest.storage import folders
+
+    version = folders.current_version(settings.index_path)
+    manifest = json.loads((version / "manifest.json").read_text())
+    (version / "manifest.json").write_text(json.dumps({**manifest, "format": 0}))
+    before = fake_embedder.texts
+    report = ingest(settings, embedder=fake_embedder)
+    assert not report.unchanged and report.embedded == 0 and fake_embedder.texts == before
+    load_index(settings.index_path)  # the rebuilt version loads
+
+
+def test_damaged_vectors_of_an_older_index_are_not_salvaged(settings, fake_embedder):
+    from ingest.storage import folders
+
+    version = folders.current_version(settings.index_path)
+    manifest = json.loads((version / "manifest.json").read_text())
+    (version / "manifest.json").write_text(json.dumps({**manifest, "format": 0}))
+    vectors = version / "sentence_vectors.npy"
+    data = bytearray(vectors.read_bytes())
+    data[-3] ^= 0xFF
+    vectors.write_bytes(bytes(data))
+    before = fake_embedder.texts
+    report = ingest(settings, embedder=fake_embedder)
+    assert report.embedded > 0 and fake_embedder.texts - before == report.embedded  # embedded afresh

@@ -1,0 +1,63 @@
+"""The ONNX Runtime embedder and judge give what torch gives (so rankings, thresholds and
+answers are unchanged), and answering from the CLI imports no torch, no llama.cpp, no
+Gradio and no llama-index (real models)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import REPO, SEED
+
+from core.text import split_sentences
+from ingest.embedders import make_embedder
+from qa.judge import evidence_text, judge_query, make_judge
+
+pytestmark = pytest.mark.real
+
+
+def _sentences(limit: int = 60) -> list[str]:
+    text = SEED.read_text(encoding="utf-8")
+    return [text[s.start:s.end] for s in split_sentences(text)][:limit]
+
+
+def test_the_onnx_embedder_gives_the_torch_vectors():
+    texts = _sentences() + [" ".join(_sentences(400))[:3000], "calcium", ""]
+    onnx, torch = make_embedder("minilm", "onnx"), make_embedder("minilm", "torch")
+    assert onnx.name == torch.name and onnx.dimension == torch.dimension == 384
+    a, b = onnx.embed(texts), torch.embed(texts)
+    assert a.dtype == np.float32 and a.shape == b.shape
+    assert np.abs(a - b).max() < 1e-5
+    # and the same nearest other sentence for every sentence (the rankings retrieval sees)
+    nearest = [np.argmax(m @ m.T - 2 * np.eye(len(m)), axis=0) for m in (a[:60], b[:60])]
+    assert np.array_equal(*nearest)
+
+
+def test_the_onnx_judge_gives_the_torch_scores():
+    sentences = _sentences(30)
+    pairs = [(judge_query(q), evidence_text(s, "Calcinosis Cutis", ""))
+             for q in ("What causes calcinosis cutis?", "How is it treated?") for s in sentences]
+    pairs.append((judge_query("Who?", "A long claim " * 80), evidence_text("x " * 300, "h", "p")))  # truncated
+    onnx, torch = make_judge("bundled", "onnx"), make_judge("bundled", "torch")
+    assert onnx.thresholds == torch.thresholds
+    a, b = onnx.score(pairs), torch.score(pairs)
+    assert np.abs(a - b).max() < 1e-4
+
+
+def test_a_cold_extractive_answer_loads_only_what_it_needs(real_settings):
+    heavy = ["torch", "transformers", "sentence_transformers", "gradio", "llama_cpp", "llama_index"]
+    program = ("import sys; from app.cli import main; "
+               "code = main(['ask', '--llm', 'extractive', '--json', 'What is calcinosis cutis?']); "
+               f"print('LOADED', [m for m in {heavy!r} if m in sys.modules]); sys.exit(code)")
+    env = {**os.environ, "SOURCEQA_HOME": str(real_settings.home),
+           "SOURCEQA_CORPUS_DIR": str(real_settings.corpus_dir)}
+    done = subprocess.run([sys.executable, "-c", program], cwd=REPO, env=env, capture_output=True, check=False,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer_json, loaded = done.stdout.rsplit("LOADED", 1)
+    assert json.loads(answer_json)["citations"], "no cited answer"
+    assert loaded.strip() == "[]", f"answering imported {loaded.strip()}"
