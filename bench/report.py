@@ -199,6 +199,15 @@ def render(r: dict) -> str:
     return "\n".join(lines)
 
 
+def real_library(results: dict) -> tuple[str, str]:
+    """The "Real library" section (markdown) and its plot (SVG) from the results of
+    ``python -m bench.library`` (bench/library.json); see bench/library/render.py."""
+    from .library.plot import plot_svg
+    from .library.render import section
+
+    return section(results), plot_svg(results)
+
+
 def scale_plot_svg(scale: list[dict]) -> str:
     """Two panels against corpus size (log scale): p95 latency, index memory; flat and IVF."""
     width, height, pad_left, pad_top, panel_w, panel_h, gap = 880, 340, 60, 50, 340, 220, 100

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from .library.render import keep_section
 from .report import render, scale_plot_svg
 
 BENCH = Path(__file__).resolve().parent
@@ -84,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     results["seconds"] = time.perf_counter() - began
     (BENCH / "results.json").write_text(json.dumps(results, indent=2))
     (BENCH / "scale.svg").write_text(scale_plot_svg(results["scale"]))
-    args.out.write_text(render(results))
+    # The "Real library" section (python -m bench.library) is carried over, never clobbered.
+    old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+    args.out.write_text(keep_section(old, render(results)))
     print(f"bench: done in {results['seconds'] / 60:.1f} min; wrote {args.out}, bench/results.json, "
           "bench/scale.svg", flush=True)
     return 0

@@ -1,0 +1,190 @@
+"""The "Real library" section of bench/RESULTS.md and the plot bench/library.svg, from the
+results of ``python -m bench.library`` (bench/library.json); the section lives between
+two markers, so rewriting it never touches the rest of the file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+BEGIN, END = "<!-- library:begin -->", "<!-- library:end -->"
+MET, MISSED, UNMEASURED = "met", "**missed**", "not measured"
+BIGGEST = "100000"  # the size the issue's targets are set at
+
+
+def get(row: dict | None, *keys: str):
+    """``row[k1][k2]...``, or None when any is missing."""
+    for key in keys:
+        if not isinstance(row, dict) or row.get(key) is None:
+            return None
+        row = row[key]
+    return row
+
+
+def columns(results: dict) -> list[tuple[str, dict]]:
+    """(label, row) of each measured library: the seed first, then by size."""
+    sizes = results.get("sizes", {})
+    return sorted(sizes.items(), key=lambda kv: -1 if kv[0] == "seed" else int(kv[0]))
+
+
+def _chunks(row: dict) -> int | None:
+    return get(row, "ingest", "chunks") or get(row, "corpus", "chunks")
+
+
+def _check(ok: bool) -> str:
+    return MET if ok else MISSED
+
+
+def _at_biggest(results: dict, test: Callable[[dict], bool | None], what: str) -> str:
+    value = test(results["sizes"][BIGGEST]) if BIGGEST in results.get("sizes", {}) else None
+    return f"{what}: {UNMEASURED if value is None else _check(value)}"
+
+
+def _ok(value, test: Callable) -> bool | None:
+    return None if value is None else test(value)
+
+
+def targets(results: dict) -> dict[str, str]:
+    """The issue's targets, by table row: what is asked and whether this run met it."""
+    library = [row for label, row in columns(results) if label != "seed"]
+    rates = [r for row in library if (r := get(row, "ingest", "chunks_per_s")) is not None]
+    same = [get(row, "identical") for row in library if get(row, "identical")]
+    cold = get(results.get("sizes", {}).get("seed"), "cold_start", "median_s")
+    return {
+        "ingest": f">= 300 chunks/s: {_check(min(rates) >= 300) if rates else UNMEASURED}",
+        "reingest": _at_biggest(results, lambda r: _ok(get(r, "reingest", "median_s"),
+                                                       lambda s: s < 5), "< 5 s at 100k"),
+        "latency": _at_biggest(results, lambda r: _ok(get(r, "answering"), lambda a: a["p50_ms"] <= 150
+                                                      and a["p95_ms"] <= 300),
+                               "p50 <= 150 ms, p95 <= 300 ms at 100k"),
+        "rss": _at_biggest(results, lambda r: _ok(get(r, "answering", "peak_rss_mb"),
+                                                  lambda mb: mb < 1536), "< 1.5 GB at 100k"),
+        "cold_start": f"< 3 s: {UNMEASURED if cold is None else _check(cold < 3)}",
+        "identical": ("identical to the seed-only index: "
+                      + (_check(all(s["identical"] == s["total"] for s in same)) if same else UNMEASURED)),
+    }
+
+
+def _s(value) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def _mb(value) -> str:
+    return "-" if value is None else f"{value:.0f} MB"
+
+
+def _rate(row: dict) -> str:
+    rate = get(row, "ingest", "chunks_per_s")
+    if rate is None:
+        return "-"
+    return f"{rate:.0f}" + (" (recorded build)" if get(row, "ingest", "from_recorded_build") else "")
+
+
+def _latency(row: dict) -> str:
+    answering = get(row, "answering")
+    return "-" if answering is None else f"{answering['p50_ms']:.0f} / {answering['p95_ms']:.0f} ms"
+
+
+def _same(row: dict) -> str:
+    same = get(row, "identical")
+    return "-" if same is None else f"{same['identical']}/{same['total']}"
+
+
+# (measure, cell of a library's row, key of its target in `targets`)
+ROWS: list[tuple[str, Callable[[dict], str], str | None]] = [
+    ("chunks", lambda r: f"{_chunks(r):,}" if _chunks(r) else "-", None),
+    ("documents", lambda r: f"{get(r, 'corpus', 'documents') or 0:,}", None),
+    ("ingest, chunks/s (cold process)", _rate, "ingest"),
+    ("ingest time", lambda r: _s(get(r, "ingest", "seconds")), None),
+    ("re-ingest, corpus unchanged (median)", lambda r: _s(get(r, "reingest", "median_s")), "reingest"),
+    ("first answer (loads the models and index)", lambda r: _s(get(r, "answering", "first_answer_s")), None),
+    ("answer latency p50 / p95 (extractive)", _latency, "latency"),
+    ("peak RSS, ingest", lambda r: _mb(get(r, "ingest", "peak_rss_mb")), None),
+    ("peak RSS, answering", lambda r: _mb(get(r, "answering", "peak_rss_mb")), "rss"),
+    ("answers identical to the seed-only index", _same, "identical"),
+    ("cold start: `sourceqa ask` on the seed (median)", lambda r: _s(get(r, "cold_start", "median_s")),
+     "cold_start"),
+]
+
+
+def table(results: dict) -> list[str]:
+    """One row per measure, one column per library, then the target and whether it was met."""
+    cols = columns(results)
+    goals = targets(results)
+    header = ["measure", *(label if label == "seed" else f"{int(label):,}" for label, _ in cols),
+              "target / met?"]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for name, cell, goal in ROWS:
+        lines.append("| " + " | ".join([name, *(cell(row) for _, row in cols),
+                                        goals[goal] if goal else ""]) + " |")
+    return lines
+
+
+def _sources(results: dict) -> list[str]:
+    cols = columns(results)
+    sources = get(cols[-1][1], "corpus", "sources") if cols else None
+    if not sources:
+        return []
+    name = cols[-1][0] if cols[-1][0] == "seed" else f"{int(cols[-1][0]):,} chunks"
+    lines = [f"Sources of the largest library ({name}):", "",
+             "| source | licence | documents | chunks |", "| --- | --- | --- | --- |"]
+    lines += [f"| {name} | {s['licence']} | {s['documents']:,} | {s['chunks']:,} |"
+              for name, s in sources.items()]
+    return [*lines, ""]
+
+
+def _differences(results: dict, shown: int = 30) -> list[str]:
+    """Per library, how its answers differ from the seed-only index's, and which."""
+    lines = []
+    for label, row in columns(results):
+        same = get(row, "identical")
+        if label == "seed" or not same or not same["differ"]:
+            continue
+        kinds = ", ".join(f"{n} {how}" for how, n in same.get("kinds", {}).items())
+        more = len(same["differ"]) - shown
+        lines.append(f"- {int(label):,} chunks ({kinds}): {', '.join(same['differ'][:shown])}"
+                     + (f" and {more} more (bench/library.json)" if more > 0 else ""))
+    return ["Answers that differ from the seed-only index's:", "", *lines, ""] if lines else []
+
+
+def section(results: dict) -> str:
+    """The "## Real library" markdown section (without the markers)."""
+    m = results.get("machine", {})
+    lines = [
+        "## Real library", "",
+        (f"Measured {m.get('date', '?')} on {m.get('cpu', '?')}, {m.get('cores', '?')} cores, "
+         f"{m.get('memory_gb', '?')} GB; Python {m.get('python', '?')}; commit {results.get('commit', '?')} "
+         f"({results.get('label', '?')}); {results.get('cases', '?')} curated questions answered with the "
+         f"extractive backend; re-ingest and cold start over {results.get('runs', '?')} run(s)"
+         f"{' (`--quick`)' if results.get('quick') else ''}; "
+         f"{results.get('seconds', 0) / 60:.1f} minutes in all."), "",
+        ("Each library holds the seed article among real text: Debian's documentation packages "
+         "and the public datasets of ../shared/data when present, interleaved, counted in chunks "
+         "with the product's own cleaning and chunking (`python -m bench.library.corpus`). Every "
+         "measure is a fresh process; latencies leave out the first answer. Reproduce: `make "
+         "bench-library` (or `python -m bench.library [--quick]`); raw numbers: `bench/library.json`."),
+        "", *table(results), "", *_differences(results), *_sources(results),
+        "![answer latency and peak memory against library size](library.svg)", "",
+    ]
+    return "\n".join(lines)
+
+
+def replace_section(text: str, body: str) -> str:
+    """``text`` with the part between the markers replaced by ``body`` (markers and body
+    appended at the end when the markers are absent); the rest is kept byte for byte."""
+    block = f"{BEGIN}\n{body.rstrip()}\n{END}"
+    start, end = text.find(BEGIN), text.find(END)
+    if start != -1 and end > start:
+        return text[:start] + block + text[end + len(END):]
+    return (text.rstrip("\n") + "\n\n" if text.strip() else "") + block + "\n"
+
+
+def marked_section(text: str) -> str | None:
+    """The body between the markers, or None."""
+    start, end = text.find(BEGIN), text.find(END)
+    return text[start + len(BEGIN):end].strip("\n") if start != -1 and end > start else None
+
+
+def keep_section(old: str, new: str) -> str:
+    """``new`` (a freshly rendered RESULTS.md) with ``old``'s marked section carried over."""
+    body = marked_section(old)
+    return new if body is None or marked_section(new) is not None else replace_section(new, body)
