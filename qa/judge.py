@@ -29,6 +29,9 @@ BUNDLED_JUDGE = Path(__file__).resolve().parent / "judge_model"
 CLAIM_MARKER = " Answer: "
 # Question + claim + sentence + context; longer pairs lose the context's tail (qa/thresholds.py).
 BATCH_SIZE = 32  # pairs per forward pass: a speed and memory setting, not an answer threshold
+# ONNX Runtime pads each batch to its longest pair only: smaller batches of pairs sorted by
+# length pad less (16 candidates: 2 batches, about a quarter less work than one of 16).
+ONNX_BATCH_SIZE = 8
 
 
 def judge_query(question: str, claim: str | None = None) -> str:
@@ -135,8 +138,8 @@ class OnnxJudge:
     def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         out = np.zeros(len(pairs), dtype=np.float32)
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
-        for begin in range(0, len(order), BATCH_SIZE):
-            rows = order[begin:begin + BATCH_SIZE]
+        for begin in range(0, len(order), ONNX_BATCH_SIZE):
+            rows = order[begin:begin + ONNX_BATCH_SIZE]
             logits, _ = self._model.run([pairs[i] for i in rows])
             out[rows] = 1.0 / (1.0 + np.exp(-logits[:, 0].astype(np.float64)))
         return out

@@ -9,6 +9,7 @@ import pytest
 from conftest import REPO
 
 from app.cli import main
+from ingest import load_index
 
 pytestmark = pytest.mark.real
 
@@ -27,8 +28,7 @@ def test_readme_quick_start_runs_and_prints_what_it_says(monkeypatch, capsys, re
     assert answer.text == promised
     assert not answer.abstained
     citation = namespace["citation"]
-    documents = json.loads((real_settings.index_path / (real_settings.index_path / "CURRENT").read_text()
-                            / "documents.json").read_text())
+    documents = load_index(real_settings.index_path).documents
     assert documents[citation.source][citation.start:citation.end] == citation.quote
     response = namespace["stream"]("Who gets tumoral calcinosis?", llm="extractive")
     sentences = list(response)
