@@ -11,7 +11,9 @@ time and embeds 1.5 times faster on 2 cores (bench/RESULTS.md). ``make install``
 both models; a missing export is made on first use (a few seconds, logged).
 
 The cache folder is ``$SOURCEQA_MODEL_CACHE``, else ``$XDG_CACHE_HOME/sourceqa/onnx``,
-else ``~/.cache/sourceqa/onnx``.
+else ``~/.cache/sourceqa/onnx``. Each export records the folder it came from; exporting
+removes the exports whose folder is gone or has changed, so the cache does not grow with
+every fresh checkout.
 """
 
 from __future__ import annotations
@@ -66,10 +68,29 @@ def exported(model_dir: Path, kind: str) -> Path:
             partial = target.with_suffix(f".partial-{os.getpid()}")
             try:
                 _export(model_dir, kind, partial)
+                target.with_suffix(".source").write_text(str(model_dir.resolve()), "utf-8")
                 os.replace(partial, target)
             finally:
                 partial.unlink(missing_ok=True)
+            _prune(folder, target)
     return target
+
+
+def _prune(folder: Path, kept: Path) -> None:
+    """Remove exports that no model folder will ask for again: those of a folder that is
+    gone (a deleted checkout or virtualenv), or of this folder's earlier files."""
+    source = kept.with_suffix(".source").read_text("utf-8")
+    for other in folder.glob("*.onnx"):
+        if other == kept:
+            continue
+        marker = other.with_suffix(".source")
+        try:
+            origin = marker.read_text("utf-8")
+        except OSError:
+            origin = ""
+        if not origin or origin == source or not Path(origin).is_dir():
+            other.unlink(missing_ok=True)
+            marker.unlink(missing_ok=True)
 
 
 def _export(model_dir: Path, kind: str, out: Path) -> None:

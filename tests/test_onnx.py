@@ -61,3 +61,25 @@ def test_a_cold_extractive_answer_loads_only_what_it_needs(real_settings):
     answer_json, loaded = done.stdout.rsplit("LOADED", 1)
     assert json.loads(answer_json)["citations"], "no cited answer"
     assert loaded.strip() == "[]", f"answering imported {loaded.strip()}"
+
+
+def test_exports_of_gone_or_changed_model_folders_are_removed(tmp_path, monkeypatch):
+    import shutil
+
+    from core import onnx
+    from qa.judge import BUNDLED_JUDGE
+
+    monkeypatch.setenv("SOURCEQA_MODEL_CACHE", str(tmp_path / "cache"))
+    gone, kept = tmp_path / "gone" / "judge_model", tmp_path / "kept" / "judge_model"
+    for folder in (gone, kept):
+        shutil.copytree(BUNDLED_JUDGE, folder)
+    (tmp_path / "cache").mkdir()
+    stale = onnx.exported(gone, "classifier")
+    other = onnx.exported(kept, "classifier")
+    shutil.rmtree(gone.parent)
+    (kept / "calibration.json").write_text((kept / "calibration.json").read_text() + " ")  # changed
+    fresh = onnx.exported(kept, "classifier")
+    assert fresh.is_file() and fresh != other
+    assert not stale.exists() and not other.exists()  # the gone folder's, and the outdated one
+    assert sorted(p.suffix for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")) == [
+        ".onnx", ".source"]
