@@ -67,7 +67,7 @@ class Sentence:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a 100k-chunk index holds 100k of these
 class Chunk:
     """A passage of one section: ``document.text[start:end] == text``."""
 
@@ -85,7 +85,7 @@ class Chunk:
         return f"{self.section}: {self.text}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: half a million of these at 100k chunks
 class SentenceRow:
     """A sentence of the corpus, located in its document and its chunk."""
 

@@ -6,7 +6,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core.settings import Settings, load_settings
@@ -18,7 +18,7 @@ from .clean import CLEANING_VERSION, clean_page
 from .embed import embed_missing, embedding_key
 from .embedders import Embedder, make_embedder
 from .keywords import KeywordIndex
-from .readers import CorpusError, Skipped, scan_corpus
+from .readers import CorpusError, CorpusFingerprint, Skipped, fingerprint_corpus, scan_corpus
 from .spill import Spill, spill_folder
 from .storage import storage_for
 from .suggest import SUGGESTIONS_VERSION, suggest_questions
@@ -81,10 +81,13 @@ class IngestReport:
         return [lines[source] for source in sorted(lines)]
 
 
-def _signature(settings: Settings, embedder: Embedder | None, corpus: dict[str, str],
-               corpus_dir: Path) -> dict:
+def _signature(settings: Settings, embedder: Embedder | None, corpus: dict[str, str] | None,
+               corpus_dir: Path, fingerprint: str) -> dict:
     """What the served index must match for an ingest to be a no-op; ``corpus_dir`` (the
     folder read, absolute) tells ``sourceqa serve`` which folder the index was built from.
+    ``fingerprint`` (every file's name and bytes, see :func:`fingerprint_corpus`) is what
+    an unchanged ingest compares before reading anything; ``corpus`` (the digest of each
+    document read) is left out when None.
 
     ``embedder_setting`` is the configured embedder, or None when the caller passed
     one in (its name and dimension are compared then, see :func:`_up_to_date`).
@@ -95,13 +98,33 @@ def _signature(settings: Settings, embedder: Embedder | None, corpus: dict[str, 
             "judge": settings.judge, "vector_store": settings.vector_store,
             "ann_min_vectors": settings.ann_min_vectors, "ann_nprobe": settings.ann_nprobe,
             "corpus_dir": str(corpus_dir.resolve()), "suggestions_version": SUGGESTIONS_VERSION,
-            "corpus": corpus}
+            "corpus_fingerprint": fingerprint, **({} if corpus is None else {"corpus": corpus})}
 
 
 def _up_to_date(served: dict | None, signature: dict, embedder: Embedder | None) -> bool:
     if not served or any(served.get(k) != v for k, v in signature.items()):
         return False
+    if not isinstance(served.get("file_counts"), dict) or _unread(served) is None:
+        return False  # an index written before the counts were kept: write it again
     return embedder is None or served.get("embedder") == _identity(embedder)
+
+
+def _unread(manifest: dict) -> list[Skipped] | None:
+    """The files the served index's ingest hashed but could not read as documents (a
+    copy, a PDF without text, ...), with why; None when the manifest does not say."""
+    rows = manifest.get("unread")
+    if not isinstance(rows, list) or not all(
+            isinstance(r, list) and len(r) == 2 and all(isinstance(x, str) for x in r) for r in rows):
+        return None
+    return [Skipped(source, why) for source, why in rows]
+
+
+def _unchanged_skips(served: dict, fingerprint: CorpusFingerprint) -> list[Skipped]:
+    """What a full read of an unchanged corpus would skip, in corpus order: the files that
+    cannot be read at all (found again) and those its documents could not be made of."""
+    order = {source: i for i, source in enumerate(fingerprint.files)}
+    skipped = [*fingerprint.skipped, *(_unread(served) or [])]
+    return sorted(skipped, key=lambda s: order.get(s.source, len(order)))
 
 
 def _identity(embedder: Embedder) -> dict:
@@ -143,14 +166,23 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
     corpus_dir = Path(corpus_dir or settings.corpus_dir)
     storage = storage_for(settings, index_dir)
     where = storage.describe()
-    raw_documents, skipped = scan_corpus(corpus_dir, int(settings.max_document_mb * 1_000_000))
-    signature = _signature(settings, embedder, {d.source: d.sha256 for d in raw_documents}, corpus_dir)
+    max_bytes = int(settings.max_document_mb * 1_000_000)
+    fingerprint = fingerprint_corpus(corpus_dir, max_bytes)
 
     with storage.lock():
+        # Unchanged: the same files, settings and code as the intact served version. Its
+        # counts are the manifest's; nothing is parsed, cleaned or loaded.
+        intact = storage.intact_manifest()
+        if _up_to_date(intact, _signature(settings, embedder, None, corpus_dir, fingerprint.digest), embedder):
+            storage.tidy()
+            return _unchanged_report(intact, began, where, _unchanged_skips(intact, fingerprint))
+        raw_documents, skipped = scan_corpus(corpus_dir, max_bytes)
+        if any(fingerprint.digests.get(d.source) != d.sha256 for d in raw_documents):
+            log.warning("corpus files changed while being read; the next ingest reads them again")
+            fingerprint = replace(fingerprint, digest="changed while read")
+        signature = _signature(settings, embedder, {d.source: d.sha256 for d in raw_documents}, corpus_dir,
+                               fingerprint.digest)
         served = storage.served_manifest()  # None when missing or damaged: rebuild
-        if _up_to_date(served, signature, embedder) and isinstance(served.get("file_counts"), dict):
-            storage.tidy()  # unchanged: the counts are the manifest's, nothing is cleaned again
-            return _unchanged_report(served, began, where, skipped)
         _warn_if_large(raw_documents, served)
         documents = [clean_page(d.text, d.source, d.page_starts) for d in raw_documents]
         chunks = _chunks(documents, settings)
@@ -190,6 +222,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
             "sentence_count": len(sentences),
             "preview_count": sum(len(d.previews) for d in documents),
             "file_counts": {c.source: [c.sections, c.chunks, c.sentences, c.note] for c in counts},
+            "unread": [[s.source, s.reason] for s in skipped if s not in fingerprint.skipped],
             "suggestions": suggest_questions(documents),  # candidates; qa shows the answered ones
         }
         storage.write_version(manifest, texts, chunks, [p for d in documents for p in d.previews],

@@ -69,17 +69,78 @@ def test_a_damaged_spill_shard_is_skipped_not_trusted(tmp_path):
 
 
 def test_an_unchanged_corpus_is_not_read_again(settings, fake_embedder, monkeypatch):
+    from ingest.storage import files
+
     first = ingest(settings, embedder=fake_embedder)  # the fixture built it: unchanged
     assert first.unchanged
 
-    def no_cleaning(*args, **kwargs):
-        raise AssertionError("an unchanged corpus was cleaned again")
+    def refuse(what):
+        def refused(*args, **kwargs):
+            raise AssertionError(f"an unchanged ingest {what}")
+        return refused
 
-    monkeypatch.setattr(pipeline, "clean_page", no_cleaning)
+    monkeypatch.setattr(pipeline, "clean_page", refuse("cleaned the corpus again"))
+    monkeypatch.setattr(pipeline, "scan_corpus", refuse("parsed the corpus again"))
+    monkeypatch.setattr(files, "_read_version", refuse("loaded the index's tables"))
     again = ingest(settings, embedder=fake_embedder)
     assert again.unchanged and again.embedded == 0
     assert (again.documents, again.sections, again.chunks) == (first.documents, first.sections, first.chunks)
     assert again.file_lines() == first.file_lines() and again.file_lines()
+
+
+def test_a_file_changed_while_it_is_read_is_read_again_next_time(settings, fake_embedder, monkeypatch,
+                                                                 caplog):
+    corpus = settings.corpus_dir
+    target = min(corpus.glob("*.txt"))
+    real = pipeline.fingerprint_corpus
+
+    def then_edited(*args, **kwargs):
+        fingerprint = real(*args, **kwargs)
+        target.write_text(target.read_text() + "\n\nA sentence added while the ingest ran.\n")
+        return fingerprint
+
+    target.write_text(target.read_text() + "\n\nA first edit.\n")
+    monkeypatch.setattr(pipeline, "fingerprint_corpus", then_edited)
+    with caplog.at_level("WARNING"):
+        assert not ingest(settings, embedder=fake_embedder).unchanged
+    assert "changed while being read" in caplog.text
+    monkeypatch.setattr(pipeline, "fingerprint_corpus", real)
+    second = ingest(settings, embedder=fake_embedder)
+    assert not second.unchanged, "the index was taken as built from bytes it did not read"
+    assert second.embedded == 0  # the text it read last time is embedded already
+    assert ingest(settings, embedder=fake_embedder).unchanged
+
+
+def test_an_unchanged_ingest_still_rebuilds_a_damaged_index(settings, fake_embedder):
+    from ingest.storage import folders
+
+    version = folders.current_version(settings.index_path)
+    texts = version / "texts.txt"
+    texts.write_bytes(texts.read_bytes()[:-3] + b"xyz")  # same size, other bytes
+    report = ingest(settings, embedder=fake_embedder)
+    assert not report.unchanged and report.embedded == 0
+    load_index(settings.index_path)
+
+
+def test_a_version_a_reader_found_inconsistent_is_rebuilt_by_the_next_ingest(settings, fake_embedder):
+    from ingest.storage import IndexProblem, folders
+
+    version = folders.current_version(settings.index_path)
+    rows = (version / "chunks.jsonl").read_text().splitlines()
+    first = json.loads(rows[0])
+    rows[0] = json.dumps({**first, "end": first["end"] - 1})  # offsets that miss its text
+    (version / "chunks.jsonl").write_text("\n".join(rows) + "\n")
+    manifest = json.loads((version / "manifest.json").read_text())
+    manifest["files"]["chunks.jsonl"] = folders.file_sha256(version / "chunks.jsonl")  # forged
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexProblem, match="inconsistent"):
+        load_index(settings.index_path)
+    assert (settings.index_path / folders.INCONSISTENT).read_text() == version.name
+    report = ingest(settings, embedder=fake_embedder)
+    assert not report.unchanged and report.embedded == 0
+    load_index(settings.index_path)
+    assert not (settings.index_path / folders.INCONSISTENT).exists()
+    assert ingest(settings, embedder=fake_embedder).unchanged
 
 
 def test_a_served_index_reads_documents_and_sentence_vectors_from_disk(settings):

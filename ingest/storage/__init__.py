@@ -105,6 +105,12 @@ class Storage(Protocol):
         Raises IndexProblem (never another error) when what is served cannot be read."""
         ...
 
+    def intact_manifest(self) -> dict | None:
+        """The served version's manifest if its data verifies (checksums, or row counts),
+        without loading it; else None (call under the lock). Cheap: an unchanged ingest
+        stops here."""
+        ...
+
     def served_manifest(self) -> dict | None:
         """The served version's manifest if it loads intact, else None (call under the lock)."""
         ...

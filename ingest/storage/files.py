@@ -83,8 +83,10 @@ def verify_version(version: Path, manifest: dict) -> None:
             raise damaged(f"index file {name} of {where} is corrupted (checksum mismatch)")
 
 
-def load_index(index_dir: Path) -> LoadedIndex:
-    """Load and verify the served version; raises IndexProblem saying how to fix it."""
+def load_index(index_dir: Path, keys: bool = False) -> LoadedIndex:
+    """Load and verify the served version; raises IndexProblem saying how to fix it.
+    ``keys``: also the embedding key of each row (what an ingest reuses vectors by);
+    serving does not need them."""
     index_dir = Path(index_dir)
     version = current_version(index_dir)
     if version is None:
@@ -92,55 +94,73 @@ def load_index(index_dir: Path) -> LoadedIndex:
     manifest = _manifest_of(version)
     verify_version(version, manifest)
     try:
-        index, previews = _read_version(version, manifest)
+        index, previews = _read_version(version, manifest, keys)
         problem = _inconsistency(index, previews)
     except IndexProblem:
         raise
     except _READ_ERRORS as error:
+        folders.note_inconsistent(index_dir, version.name)
         raise damaged(f"index version {version.name} cannot be read ({reason(error)})") from error
     if problem:
+        folders.note_inconsistent(index_dir, version.name)
         raise damaged(f"index version {version.name} is inconsistent ({problem})")
     return index
 
 
 def served_index(index_dir: Path) -> LoadedIndex | None:
-    """The served version, loaded, if it is intact; else None (logged): ingest rebuilds it."""
+    """The served version, loaded with its keys, if it is intact; else None (logged):
+    ingest rebuilds it."""
     try:
         if current_version(index_dir) is None:
             return None
-        return load_index(index_dir)
+        return load_index(index_dir, keys=True)
     except IndexProblem as problem:
         log.warning("the served index is damaged (%s); building a new one",
                     str(problem).removesuffix(f"; {REBUILD}"))
         return None
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def _read_rows(path: Path, make, keys: list[str | None] | None, shared: dict[str, str]) -> list:
+    """A table, one object per line, built as it is read (never all rows as dicts at once:
+    that doubled the peak memory of a 100k-chunk load). Sources and section paths repeat
+    on every row, so each distinct one is kept once (``shared``); each row's embedding
+    key goes to ``keys`` when given."""
+    rows = []
     with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        for line in handle:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            key = row.pop("key", None)
+            if keys is not None:
+                keys.append(key)
+            for name in ("source", "section"):
+                value = row.get(name)
+                if isinstance(value, str):
+                    row[name] = shared.setdefault(value, value)
+            rows.append(make(**row))
+    return rows
 
 
-def _read_version(version: Path, manifest: dict) -> tuple[LoadedIndex, int]:
+def _read_version(version: Path, manifest: dict, with_keys: bool = True) -> tuple[LoadedIndex, int]:
     """The version's index, and how many link previews its ``previews.jsonl`` holds (the
     table is kept for the manifest's count; nothing reads the previews themselves)."""
     documents = DocumentTexts(version)
-    chunk_rows = _read_jsonl(version / "chunks.jsonl")
-    chunks = [Chunk(**{k: v for k, v in row.items() if k != "key"}) for row in chunk_rows]
-    previews = [Preview(**row) for row in _read_jsonl(version / "previews.jsonl")]
-    sentence_rows = _read_jsonl(version / "sentences.jsonl")
-    sentences = [SentenceRow(**{k: v for k, v in row.items() if k != "key"}) for row in sentence_rows]
+    keys: dict[str, list[str | None]] = {"chunks": [], "sentences": []} if with_keys else {}
+    shared: dict[str, str] = {}
+    chunks = _read_rows(version / "chunks.jsonl", Chunk, keys.get("chunks"), shared)
+    previews = len(_read_rows(version / "previews.jsonl", Preview, None, shared))
+    sentences = _read_rows(version / "sentences.jsonl", SentenceRow, keys.get("sentences"), shared)
     # Memory-mapped: a served library costs the pages its questions touch, not its size.
     chunk_vectors = np.load(version / "chunk_vectors.npy", allow_pickle=False, mmap_mode="r")
     sentence_vectors = np.load(version / "sentence_vectors.npy", allow_pickle=False, mmap_mode="r")
     dimension = int(manifest["embedder"]["dimension"])
     vectors = DENSE[manifest["vector_store"]].load(version, dimension)
-    keys = {"chunks": [row.get("key") for row in chunk_rows],
-            "sentences": [row.get("key") for row in sentence_rows]}
     pages = json.loads((version / PAGES).read_text("utf-8")) if PAGES in manifest["files"] else {}
     index = LoadedIndex(manifest, documents, chunks, sentences, sentence_vectors=sentence_vectors,
                         chunk_vectors=chunk_vectors, vectors=vectors, keywords=KeywordIndex.load(version),
                         keys=keys, pages=pages)
-    return index, len(previews)
+    return index, previews
 
 
 def _inconsistency(index: LoadedIndex, previews: int) -> str | None:
@@ -199,7 +219,8 @@ def salvaged_vectors(index_dir: Path) -> dict[str, np.ndarray]:
         for table, matrix in (("chunks.jsonl", "chunk_vectors.npy"), ("sentences.jsonl", "sentence_vectors.npy")):
             if any(not isinstance(files.get(n), str) or file_sha256(version / n) != files[n] for n in (table, matrix)):
                 return {}
-            keys = [row.get("key") for row in _read_jsonl(version / table)]
+            keys: list[str | None] = []
+            _read_rows(version / table, dict, keys, {})
             vectors = np.load(version / matrix, allow_pickle=False, mmap_mode="r")
             if vectors.ndim != 2 or len(vectors) != len(keys) or vectors.shape[1] != dimension:
                 return {}
@@ -232,6 +253,20 @@ class FileStorage:
 
     def manifest(self) -> dict | None:
         return read_manifest(self.index_dir)
+
+    def intact_manifest(self) -> dict | None:
+        """The served version's manifest when every file matches its checksum (well under
+        a second for 100k chunks) and no reader has found it inconsistent (see
+        ``folders.INCONSISTENT``); the tables are not loaded."""
+        try:
+            version = current_version(self.index_dir)
+            if version is None:
+                return None
+            manifest = _manifest_of(version)
+            verify_version(version, manifest)
+        except IndexProblem:
+            return None  # served_manifest says what is wrong, and the ingest rebuilds
+        return None if folders.noted_inconsistent(self.index_dir, version.name) else manifest
 
     def served_manifest(self) -> dict | None:
         """Loads the served version in full (the check that it is intact) and keeps it

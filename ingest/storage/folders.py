@@ -191,6 +191,27 @@ def _raise_placed(error: OSError, index_dir: Path) -> NoReturn:
     raise error
 
 
+# Names a version that verified by its checksums but did not load (its files disagree with
+# each other: forged, or written by a bug). An unchanged ingest trusts the checksums alone,
+# so a reader that finds such a version leaves this note, and the next ingest rebuilds it.
+INCONSISTENT = ".inconsistent"
+
+
+def note_inconsistent(index_dir: Path, version: str) -> None:
+    """Leave the note for the next ingest (nothing when the folder is read-only)."""
+    try:
+        (Path(index_dir) / INCONSISTENT).write_text(version, encoding="utf-8")
+    except OSError:
+        pass
+
+
+def noted_inconsistent(index_dir: Path, version: str) -> bool:
+    try:
+        return (Path(index_dir) / INCONSISTENT).read_text(encoding="utf-8") == version
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def tidy(index_dir: Path) -> None:
     """Remove what an interrupted ingest left behind (call with the ingest lock held).
 
@@ -205,7 +226,10 @@ def tidy(index_dir: Path) -> None:
 
 
 def _remove_old_versions(index_dir: Path, keep: str | None) -> None:
-    """Remove every version but ``keep`` and all temporary leftovers (``keep`` None: only those)."""
+    """Remove every version but ``keep`` and all temporary leftovers (``keep`` None: only
+    those), and the note of an inconsistent version that is not ``keep``."""
+    if keep is not None and not noted_inconsistent(index_dir, keep):
+        (index_dir / INCONSISTENT).unlink(missing_ok=True)
     for path in index_dir.iterdir():
         old_version = keep is not None and path.name.startswith("v-")
         if path.name != keep and (old_version or path.name.startswith((".tmp-", ".CURRENT-"))):

@@ -150,6 +150,9 @@ class PostgresStorage:
             return None
         return manifest
 
+    def intact_manifest(self) -> dict | None:
+        return self.served_manifest()  # one query: the manifest and its chunk table's size
+
     def previous_vectors(self) -> dict[str, np.ndarray]:
         if self.served_manifest() is None:
             return {}
