@@ -157,6 +157,10 @@ RESULTS = {"machine": {"date": "today", "cpu": "a CPU", "cores": 2, "memory_gb":
            "commit": "abc", "label": "current", "runs": 1, "cases": 3, "seconds": 60,
            "sizes": {"seed": {**_row(17, 20, 40, 900, 50, 3), "cold_start": {"median_s": 2.5}},
                      "1000": _row(1001, 60, 120, 950, 350, 3), "100000": _row(100036, 170, 280, 1400, 320, 2)}}
+RESULTS["sizes"]["seed"]["answering"]["answers"] = [
+    {"id": "x", "question": "Which two?", "text": "One is here. [1] Two is there. [2]", "abstained": False}]
+RESULTS["sizes"]["100000"]["answering"]["answers"] = [
+    {"id": "x", "question": "Which two?", "text": "One is here. [1] Three is | far. [2]", "abstained": False}]
 
 
 def test_the_table_says_which_targets_were_met():
@@ -170,7 +174,44 @@ def test_the_table_says_which_targets_were_met():
     assert targets(without_100k)["latency"].endswith("not measured")
     text = section(RESULTS)
     assert "| measure | seed | 1,000 | 100,000 | target / met? |" in text
-    assert "| 170 / 280 ms |" in text and "100,000 chunks (1 answer changed): x" in text
+    assert "| 170 / 280 ms |" in text and "- 100,000 chunks: 1 answer changed." in text
+    assert '`x` (Which two?) the library\'s answer drops "Two is there."; adds "Three is / far."' in text
+
+
+def test_an_older_checkout_is_shown_before_and_after_on_the_libraries_both_measured():
+    before = json.loads(json.dumps(RESULTS))
+    del before["sizes"]["100000"]
+    before["sizes"]["1000"]["answering"].update(p50_ms=90, p95_ms=200)
+    before.update(label="before", commit="0123456789abcdef")
+    text = section(RESULTS, before)
+    assert "before (commit 0123456789ab" in text
+    assert "| measure | seed | 1,000 |\n" in text  # 100k: measured by one run only
+    assert "| answer latency p50 / p95 (extractive) | 20 / 40 ms -> 20 / 40 ms | 90 / 200 ms -> 60 / 120 ms |" in text
+    assert "| answers identical between the two runs (same library) | 1/1 | 0/0 |" in text
+    assert "Before and after" not in section(RESULTS)
+
+
+class _Place:
+    """Answers of three runs: the same ones, with the latencies given."""
+
+    def __init__(self, latencies: list[list[float]], texts: list[str]) -> None:
+        self.runs, self.texts = iter(latencies), iter(texts)
+
+    def probe(self, mode: str, cases=None) -> dict:
+        seconds, text = next(self.runs), next(self.texts)
+        return {"answers": [{"id": str(i), "seconds": s, "text": text, "abstained": False, "citations": []}
+                            for i, s in enumerate(seconds)], "peak_rss_mb": 100 + len(text), "process_s": 1.0}
+
+
+def test_answering_reports_the_median_of_its_runs_and_whether_they_agree():
+    from bench.library.__main__ import answer_step
+
+    runs = [[9.0, 0.1, 0.2, 0.3], [8.0, 0.2, 0.3, 0.4], [7.0, 0.3, 0.4, 0.5]]
+    result = answer_step(_Place(runs, ["a", "a", "a"]), Path("cases"), runs=3)
+    assert result["p50_ms"] == pytest.approx(300) and result["first_answer_s"] == 8.0
+    assert result["p95_ms"] == pytest.approx(400) and len(result["runs"]) == 3
+    assert result["stable"] and result["peak_rss_mb"] == 101
+    assert not answer_step(_Place(runs, ["a", "b", "a"]), Path("cases"), runs=3)["stable"]
 
 
 def test_the_plot_draws_latency_and_memory_against_size(tmp_path):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import BENCH, CACHE, REPO, SIZES
-from .compare import compare
+from .compare import answer_key, compare
 from .corpus import build, corpus_dir
 from .measure import cold_start, git_commit, machine, percentile, probe
 from .report import update
@@ -77,16 +77,26 @@ def reingest_step(place: Place, runs: int) -> dict:
             "all_unchanged": all(r["unchanged"] for r in results), "runs": runs}
 
 
-def answer_step(place: Place, cases: Path) -> dict:
-    """A new process answers every curated question; the first (it loads everything) is
-    reported apart and left out of the latencies."""
-    result = place.probe("answer", cases)
-    answers = result["answers"]
-    rest = [a["seconds"] for a in answers[1:]] or [a["seconds"] for a in answers]
-    return {"first_answer_s": answers[0]["seconds"], "n": len(rest),
-            "p50_ms": percentile(rest, 50) * 1000, "p95_ms": percentile(rest, 95) * 1000,
-            "mean_ms": statistics.fmean(rest) * 1000, "peak_rss_mb": result["peak_rss_mb"],
-            "process_s": result["process_s"], "answered": sum(not a["abstained"] for a in answers),
+def answer_step(place: Place, cases: Path, runs: int = 1) -> dict:
+    """``runs`` new processes each answer every curated question; the first answer of
+    each (it loads everything) is reported apart and left out of the latencies. p50 and
+    p95 are the medians over the runs, the peak RSS the highest; the answers are the first
+    run's, and ``stable`` says whether every run gave the same ones."""
+    results = [place.probe("answer", cases) for _ in range(runs)]
+    per_run = []
+    for result in results:
+        answers = result["answers"]
+        rest = [a["seconds"] for a in answers[1:]] or [a["seconds"] for a in answers]
+        per_run.append({"first_answer_s": answers[0]["seconds"], "n": len(rest),
+                        "p50_ms": percentile(rest, 50) * 1000, "p95_ms": percentile(rest, 95) * 1000,
+                        "mean_ms": statistics.fmean(rest) * 1000, "peak_rss_mb": result["peak_rss_mb"],
+                        "process_s": result["process_s"]})
+    answers = results[0]["answers"]
+    keys = [[answer_key(a) for a in result["answers"]] for result in results]
+    return {**{k: statistics.median(r[k] for r in per_run) for k in
+               ("first_answer_s", "p50_ms", "p95_ms", "mean_ms", "process_s")},
+            "n": per_run[0]["n"], "peak_rss_mb": max(r["peak_rss_mb"] for r in per_run), "runs": per_run,
+            "stable": all(k == keys[0] for k in keys), "answered": sum(not a["abstained"] for a in answers),
             "answers": answers}
 
 
@@ -102,7 +112,7 @@ def measure(label: str, record: dict, args: argparse.Namespace, row: dict,
     steps: list[tuple[str, Callable[[], dict]]] = [
         ("ingest", lambda: ingest_step(place, args.reuse_index)),
         ("reingest", lambda: reingest_step(place, args.runs)),
-        ("answering", lambda: answer_step(place, args.cases))]
+        ("answering", lambda: answer_step(place, args.cases, args.runs))]
     if label == "seed":
         question = json.loads(args.cases.read_text(encoding="utf-8").splitlines()[0])["question"]
         steps.append(("cold_start", lambda: cold_start(args.repo, place.corpus, place.index,
@@ -119,7 +129,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repo", type=Path, default=REPO, help="the checkout under test")
     parser.add_argument("--label", help="names its indexes and results (default: current, or "
                         "the checkout's folder name)")
-    parser.add_argument("--runs", type=int, default=3, help="runs of re-ingest and cold start")
+    parser.add_argument("--runs", type=int, default=3, help="runs of re-ingest, answering and cold start")
     parser.add_argument("--out", type=Path, help="results JSON (default bench/library.json, or "
                         "bench/library-<label>.json for another checkout)")
     parser.add_argument("--reuse-index", action="store_true", help="keep built indexes")

@@ -4,7 +4,10 @@ two markers, so rewriting it never touches the rest of the file."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+
+from .compare import compare
 
 BEGIN, END = "<!-- library:begin -->", "<!-- library:end -->"
 MET, MISSED, UNMEASURED = "met", "**missed**", "not measured"
@@ -75,7 +78,8 @@ def _mb(value) -> str:
 def _rate(row: dict) -> str:
     rate = get(row, "ingest", "chunks_per_s")
     if rate is None:
-        return "-"
+        texts = get(row, "ingest", "embedded_per_s")
+        return "-" if texts is None else f"- (grown from a smaller index: {texts:.0f} texts/s)"
     return f"{rate:.0f}" + (" (recorded build)" if get(row, "ingest", "from_recorded_build") else "")
 
 
@@ -87,6 +91,20 @@ def _latency(row: dict) -> str:
 def _same(row: dict) -> str:
     same = get(row, "identical")
     return "-" if same is None else f"{same['identical']}/{same['total']}"
+
+
+def _same_decision(row: dict) -> str:
+    """Identical, or both declined (a decline names the nearest sections of the library)."""
+    same = get(row, "identical")
+    if same is None:
+        return "-"
+    worded = same.get("kinds", {}).get("declined, worded differently", 0)
+    return f"{same['identical'] + worded}/{same['total']}"
+
+
+def _stable(row: dict) -> str:
+    stable, runs = get(row, "answering", "stable"), get(row, "answering", "runs")
+    return "-" if stable is None else ("yes" if stable else "**no**") + f" ({len(runs or [])} runs)"
 
 
 # (measure, cell of a library's row, key of its target in `targets`)
@@ -101,6 +119,8 @@ ROWS: list[tuple[str, Callable[[dict], str], str | None]] = [
     ("peak RSS, ingest", lambda r: _mb(get(r, "ingest", "peak_rss_mb")), None),
     ("peak RSS, answering", lambda r: _mb(get(r, "answering", "peak_rss_mb")), "rss"),
     ("answers identical to the seed-only index", _same, "identical"),
+    ("same answer, or declined by both (the decline names other sections)", _same_decision, None),
+    ("the same answers in every run", _stable, None),
     ("cold start: `sourceqa ask` on the seed (median)", lambda r: _s(get(r, "cold_start", "median_s")),
      "cold_start"),
 ]
@@ -132,29 +152,92 @@ def _sources(results: dict) -> list[str]:
     return [*lines, ""]
 
 
-def _differences(results: dict, shown: int = 30) -> list[str]:
-    """Per library, how its answers differ from the seed-only index's, and which."""
-    lines = []
+def _short(text: str, width: int = 160) -> str:
+    text = " ".join(text.split()).replace("|", "/")
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _said(answer: dict) -> str:
+    return ("declined: " if answer.get("abstained") else "answered: ") + _short(str(answer.get("text", "")))
+
+
+def _parts(answer: dict) -> list[str]:
+    """An answer's sentences, without their citation marks."""
+    return [p.strip() for p in re.split(r"\s*\[\d+\]\s*", str(answer.get("text", ""))) if p.strip()]
+
+
+def _change(ours: dict, theirs: dict) -> str:
+    """What one answer says that the other does not (both answered)."""
+    mine, other = _parts(ours), _parts(theirs)
+    dropped = [_short(p, 110) for p in mine if p not in other]
+    added = [_short(p, 110) for p in other if p not in mine]
+    return "; ".join([*(f"drops \"{p}\"" for p in dropped), *(f"adds \"{p}\"" for p in added)]) or \
+        "the same sentences, cited differently"
+
+
+def _differences(results: dict) -> list[str]:
+    """Per library, how its answers differ from the seed-only index's; each that is not
+    just a decline worded differently is shown beside the seed-only index's."""
+    lines: list[str] = []
+    seed = {a.get("id"): a for a in get(results.get("sizes", {}).get("seed"), "answering", "answers") or []}
     for label, row in columns(results):
         same = get(row, "identical")
         if label == "seed" or not same or not same["differ"]:
             continue
         kinds = ", ".join(f"{n} {how}" for how, n in same.get("kinds", {}).items())
-        more = len(same["differ"]) - shown
-        lines.append(f"- {int(label):,} chunks ({kinds}): {', '.join(same['differ'][:shown])}"
-                     + (f" and {more} more (bench/library.json)" if more > 0 else ""))
+        lines.append(f"- {int(label):,} chunks: {kinds}.")
+        answers = {a.get("id"): a for a in get(row, "answering", "answers") or []}
+        for ident in same["differ"]:
+            ours, theirs = seed.get(ident), answers.get(ident)
+            if not ours or not theirs or (ours.get("abstained") and theirs.get("abstained")):
+                continue
+            if ours.get("abstained") == theirs.get("abstained"):
+                lines.append(f"  - `{ident}` ({ours.get('question', '')}) the library's answer "
+                             f"{_change(ours, theirs)}")
+            else:
+                lines.append(f"  - `{ident}` ({ours.get('question', '')}) seed only: {_said(ours)} "
+                             f"| library: {_said(theirs)}")
     return ["Answers that differ from the seed-only index's:", "", *lines, ""] if lines else []
 
 
-def section(results: dict) -> str:
-    """The "## Real library" markdown section (without the markers)."""
+# (measure, cell) of the before/after table: the same measures as ROWS, without targets
+BEFORE_AFTER = [(name, cell) for name, cell, _ in ROWS if name not in ("chunks", "documents")]
+
+
+def before_after(results: dict, baseline: dict | None) -> list[str]:
+    """The libraries both runs measured, each cell "before -> now"; [] without a baseline."""
+    if not baseline:
+        return []
+    theirs = dict(columns(baseline))
+    shared = [(label, row) for label, row in columns(results) if label in theirs]
+    if not shared:
+        return []
+    labels = [label if label == "seed" else f"{int(label):,}" for label, _ in shared]
+    lines = [(f"Before and after, on the same corpora and machine: {baseline.get('label', 'baseline')} "
+             f"(commit {str(baseline.get('commit', '?'))[:12]}, measured {get(baseline, 'machine', 'date') or '?'}) "
+             f"-> this run. Each cell is before -> now."), "",
+             "| measure | " + " | ".join(labels) + " |", "|" + " --- |" * (len(labels) + 1)]
+    for name, cell in BEFORE_AFTER:
+        cells = [f"{cell(theirs[label])} -> {cell(row)}" for label, row in shared]
+        if any(c != "- -> -" for c in cells):
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    agree = [compare(get(theirs[label], "answering", "answers") or [], get(row, "answering", "answers") or [])
+             for label, row in shared]
+    lines.append("| answers identical between the two runs (same library) | "
+                 + " | ".join(f"{c['identical']}/{c['total']}" for c in agree) + " |")
+    return [*lines, ""]
+
+
+def section(results: dict, baseline: dict | None = None) -> str:
+    """The "## Real library" markdown section (without the markers); ``baseline``: the
+    results of an older checkout on the same corpora, shown before and after."""
     m = results.get("machine", {})
     lines = [
         "## Real library", "",
         (f"Measured {m.get('date', '?')} on {m.get('cpu', '?')}, {m.get('cores', '?')} cores, "
          f"{m.get('memory_gb', '?')} GB; Python {m.get('python', '?')}; commit {results.get('commit', '?')} "
          f"({results.get('label', '?')}); {results.get('cases', '?')} curated questions answered with the "
-         f"extractive backend; re-ingest and cold start over {results.get('runs', '?')} run(s)"
+         f"extractive backend; re-ingest, answering and cold start over {results.get('runs', '?')} run(s)"
          f"{' (`--quick`)' if results.get('quick') else ''}; "
          f"{results.get('seconds', 0) / 60:.1f} minutes in all."), "",
         ("Each library holds the seed article among real text: Debian's documentation packages "
@@ -162,7 +245,7 @@ def section(results: dict) -> str:
          "with the product's own cleaning and chunking (`python -m bench.library.corpus`). Every "
          "measure is a fresh process; latencies leave out the first answer. Reproduce: `make "
          "bench-library` (or `python -m bench.library [--quick]`); raw numbers: `bench/library.json`."),
-        "", *table(results), "", *_differences(results), *_sources(results),
+        "", *table(results), "", *before_after(results, baseline), *_differences(results), *_sources(results),
         "![answer latency and peak memory against library size](library.svg)", "",
     ]
     return "\n".join(lines)
