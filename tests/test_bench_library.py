@@ -188,6 +188,12 @@ def test_an_older_checkout_is_shown_before_and_after_on_the_libraries_both_measu
     assert "| measure | seed | 1,000 |\n" in text  # 100k: measured by one run only
     assert "| answer latency p50 / p95 (extractive) | 20 / 40 ms -> 20 / 40 ms | 90 / 200 ms -> 60 / 120 ms |" in text
     assert "| answers identical between the two runs (same library) | 1/1 | 0/0 |" in text
+    before["sizes"]["1000"]["corpus"]["chunks"] = 990  # another library of about 1k chunks
+    assert "| measure | seed |\n" in section(RESULTS, before)
+    before["sizes"]["seed"]["corpus"]["digest"] = "other files"  # a digest wins over the counts
+    with_digest = json.loads(json.dumps(RESULTS))
+    with_digest["sizes"]["seed"]["corpus"]["digest"] = "these files"
+    assert "Before and after" not in section(with_digest, before)
     assert "Before and after" not in section(RESULTS)
 
 

@@ -15,6 +15,7 @@ and bench/library.svg are rewritten at the end (``python -m bench.library.report
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import statistics
@@ -107,6 +108,7 @@ def measure(label: str, record: dict, args: argparse.Namespace, row: dict,
                   args.cache / f"home-{label}-{args.label}")
     row.update({"label": label, "target": record["target"], "index": str(place.index),
                 "corpus": {k: record[k] for k in ("chunks", "documents", "off_target")} | {
+                    "digest": corpus_digest(record)} | {
                     "sources": {n: {k: s[k] for k in ("documents", "chunks", "licence")}
                                 for n, s in record["sources"].items()}}})
     steps: list[tuple[str, Callable[[], dict]]] = [
@@ -121,6 +123,12 @@ def measure(label: str, record: dict, args: argparse.Namespace, row: dict,
         print(f"bench.library: {label}: {name}", flush=True)
         row[name] = step()
         save()
+
+
+def corpus_digest(record: dict) -> str:
+    """Which files a library holds (its record's file list): runs compare only equal ones."""
+    listed = json.dumps(record.get("files", {}), sort_keys=True).encode("utf-8")
+    return hashlib.sha256(listed).hexdigest()[:16]
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

@@ -204,18 +204,29 @@ def _differences(results: dict) -> list[str]:
 BEFORE_AFTER = [(name, cell) for name, cell, _ in ROWS if name not in ("chunks", "documents")]
 
 
+def same_corpus(one: dict, other: dict) -> bool:
+    """Whether two runs measured the same library: equal file digests, or (a run without
+    them) equal chunk, document and per-source counts."""
+    a, b = one.get("corpus") or {}, other.get("corpus") or {}
+    if a.get("digest") and b.get("digest"):
+        return a["digest"] == b["digest"]
+    return all(a.get(k) == b.get(k) for k in ("chunks", "documents", "sources"))
+
+
 def before_after(results: dict, baseline: dict | None) -> list[str]:
     """The libraries both runs measured, each cell "before -> now"; [] without a baseline."""
     if not baseline:
         return []
     theirs = dict(columns(baseline))
-    shared = [(label, row) for label, row in columns(results) if label in theirs]
+    shared = [(label, row) for label, row in columns(results)
+              if label in theirs and same_corpus(theirs[label], row)]
     if not shared:
         return []
     labels = [label if label == "seed" else f"{int(label):,}" for label, _ in shared]
-    lines = [(f"Before and after, on the same corpora and machine: {baseline.get('label', 'baseline')} "
-             f"(commit {str(baseline.get('commit', '?'))[:12]}, measured {get(baseline, 'machine', 'date') or '?'}) "
-             f"-> this run. Each cell is before -> now."), "",
+    lines = [(f"Before and after, on the libraries both runs built from the same files: "
+              f"{baseline.get('label', 'baseline')} (commit {str(baseline.get('commit', '?'))[:12]}, measured "
+              f"{get(baseline, 'machine', 'date') or '?'} on {get(baseline, 'machine', 'cpu') or '?'}) -> this run "
+              f"(on {get(results, 'machine', 'cpu') or '?'}). Each cell is before -> now."), "",
              "| measure | " + " | ".join(labels) + " |", "|" + " --- |" * (len(labels) + 1)]
     for name, cell in BEFORE_AFTER:
         cells = [f"{cell(theirs[label])} -> {cell(row)}" for label, row in shared]
