@@ -53,9 +53,10 @@ def _manifest_of(version: Path) -> dict:
     return manifest
 
 
-def verify_version(version: Path, manifest: dict) -> None:
-    """Check the format, that every required file is listed and present, and every
-    file's SHA-256 against the manifest; raises IndexProblem."""
+def verified_manifest(version: Path) -> dict:
+    """The version's manifest, after checking the format, that every required file is
+    listed and present, and every file's SHA-256 against it; raises IndexProblem."""
+    manifest = _manifest_of(version)
     where = f"index version {version.name}"
     if manifest.get("format") != FORMAT:
         raise damaged(f"{where} has format {str(manifest.get('format'))[:20]}, this version of "
@@ -81,6 +82,7 @@ def verify_version(version: Path, manifest: dict) -> None:
             raise damaged(f"index file {name} of {where} cannot be read ({reason(error)})") from error
         if not matches:
             raise damaged(f"index file {name} of {where} is corrupted (checksum mismatch)")
+    return manifest
 
 
 def load_index(index_dir: Path, keys: bool = False) -> LoadedIndex:
@@ -91,10 +93,9 @@ def load_index(index_dir: Path, keys: bool = False) -> LoadedIndex:
     version = current_version(index_dir)
     if version is None:
         raise IndexProblem("there is no index yet; run `sourceqa ingest` to build it")
-    manifest = _manifest_of(version)
-    verify_version(version, manifest)
+    manifest = verified_manifest(version)
     try:
-        index, previews = _read_version(version, manifest, keys)
+        index, previews = _read_version(version, manifest, with_keys=keys)
         problem = _inconsistency(index, previews)
     except IndexProblem:
         raise
@@ -142,7 +143,7 @@ def _read_rows(path: Path, make, keys: list[str | None] | None, shared: dict[str
     return rows
 
 
-def _read_version(version: Path, manifest: dict, with_keys: bool = True) -> tuple[LoadedIndex, int]:
+def _read_version(version: Path, manifest: dict, *, with_keys: bool) -> tuple[LoadedIndex, int]:
     """The version's index, and how many link previews its ``previews.jsonl`` holds (the
     table is kept for the manifest's count; nothing reads the previews themselves)."""
     documents = DocumentTexts(version)
@@ -219,8 +220,8 @@ def salvaged_vectors(index_dir: Path) -> dict[str, np.ndarray]:
         for table, matrix in (("chunks.jsonl", "chunk_vectors.npy"), ("sentences.jsonl", "sentence_vectors.npy")):
             if any(not isinstance(files.get(n), str) or file_sha256(version / n) != files[n] for n in (table, matrix)):
                 return {}
-            keys: list[str | None] = []
-            _read_rows(version / table, dict, keys, {})
+            keys = [json.loads(line).get("key") for line in (version / table).read_text("utf-8").splitlines()
+                    if line.strip()]
             vectors = np.load(version / matrix, allow_pickle=False, mmap_mode="r")
             if vectors.ndim != 2 or len(vectors) != len(keys) or vectors.shape[1] != dimension:
                 return {}
@@ -260,13 +261,12 @@ class FileStorage:
         ``folders.INCONSISTENT``); the tables are not loaded."""
         try:
             version = current_version(self.index_dir)
-            if version is None:
-                return None
-            manifest = _manifest_of(version)
-            verify_version(version, manifest)
+            manifest = None if version is None else verified_manifest(version)
         except IndexProblem:
             return None  # served_manifest says what is wrong, and the ingest rebuilds
-        return None if folders.noted_inconsistent(self.index_dir, version.name) else manifest
+        if manifest is None or folders.noted_inconsistent(self.index_dir, version.name):
+            return None
+        return manifest
 
     def served_manifest(self) -> dict | None:
         """Loads the served version in full (the check that it is intact) and keeps it
