@@ -14,6 +14,10 @@ def _ident(answer: dict) -> str:
     return str(answer.get("id") or answer.get("question"))
 
 
+WORDED_DIFFERENTLY = "declined, worded differently"
+ANSWER_CHANGED = "answer changed"
+
+
 def kind(reference: dict, other: dict | None) -> str:
     """How an answer compares with the reference's: ``identical``, ``missing``,
     ``abstention changed`` (one answered, the other declined), ``declined, worded
@@ -25,7 +29,7 @@ def kind(reference: dict, other: dict | None) -> str:
         return "identical"
     if bool(other.get("abstained")) != bool(reference.get("abstained")):
         return "abstention changed"
-    return "declined, worded differently" if reference.get("abstained") else "answer changed"
+    return WORDED_DIFFERENTLY if reference.get("abstained") else ANSWER_CHANGED
 
 
 def compare(reference: list[dict], answers: list[dict]) -> dict:

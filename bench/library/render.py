@@ -4,10 +4,11 @@ two markers, so rewriting it never touches the rest of the file."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
-from .compare import compare
+from evals.text import MARKER_GROUP
+
+from .compare import ANSWER_CHANGED, WORDED_DIFFERENTLY, compare, kind
 
 BEGIN, END = "<!-- library:begin -->", "<!-- library:end -->"
 MET, MISSED, UNMEASURED = "met", "**missed**", "not measured"
@@ -98,7 +99,7 @@ def _same_decision(row: dict) -> str:
     same = get(row, "identical")
     if same is None:
         return "-"
-    worded = same.get("kinds", {}).get("declined, worded differently", 0)
+    worded = same.get("kinds", {}).get(WORDED_DIFFERENTLY, 0)
     return f"{same['identical'] + worded}/{same['total']}"
 
 
@@ -163,7 +164,7 @@ def _said(answer: dict) -> str:
 
 def _parts(answer: dict) -> list[str]:
     """An answer's sentences, without their citation marks."""
-    return [p.strip() for p in re.split(r"\s*\[\d+\]\s*", str(answer.get("text", ""))) if p.strip()]
+    return [p.strip() for p in MARKER_GROUP.split(str(answer.get("text", ""))) if p.strip()]
 
 
 def _change(ours: dict, theirs: dict) -> str:
@@ -189,9 +190,9 @@ def _differences(results: dict) -> list[str]:
         answers = {a.get("id"): a for a in get(row, "answering", "answers") or []}
         for ident in same["differ"]:
             ours, theirs = seed.get(ident), answers.get(ident)
-            if not ours or not theirs or (ours.get("abstained") and theirs.get("abstained")):
+            if not ours or not theirs or kind(ours, theirs) == WORDED_DIFFERENTLY:
                 continue
-            if ours.get("abstained") == theirs.get("abstained"):
+            if kind(ours, theirs) == ANSWER_CHANGED:
                 lines.append(f"  - `{ident}` ({ours.get('question', '')}) the library's answer "
                              f"{_change(ours, theirs)}")
             else:
