@@ -90,6 +90,16 @@ def _data(answer: Answer, turn: int | None) -> str:
 COPY_BUTTON = '<button type="button" class="sq-copy">Copy with sources</button>'
 
 
+def _bold_short(sentence: str, short: str) -> str:
+    """A sentence with its short answer phrase (its first occurrence) in bold, escaped.
+
+    >>> _bold_short("It affects teens & adults.", "teens & adults")
+    'It affects <strong class="sq-short">teens &amp; adults</strong>.'
+    """
+    before, _, after = sentence.partition(short)
+    return f'{escape(before)}<strong class="sq-short">{escape(short)}</strong>{escape(after)}'
+
+
 def answer_html(answer: Answer, key: str = "a", turn: int | None = None) -> str:
     """The chat message for a final answer; ``key`` makes its element ids unique in the page.
 
@@ -103,8 +113,13 @@ def answer_html(answer: Answer, key: str = "a", turn: int | None = None) -> str:
             parts.append(f'<br><span class="sq-note">{escape(answer.note)}</span>')
         return "".join(parts) + _data(answer, turn) + "</div>"
     by_number = {c.number: c for c in answer.citations}
-    sentences = " ".join(f"{escape(text)} {_marker(by_number[number], key)}"
-                         for text, number in answer.sentences)
+    shown = [escape(text) for text, _ in answer.sentences]
+    for i, (text, number) in enumerate(answer.sentences):
+        if answer.short and number == 1 and answer.short in text:
+            shown[i] = _bold_short(text, answer.short)
+            break
+    sentences = " ".join(f"{html} {_marker(by_number[number], key)}"
+                         for html, (_, number) in zip(shown, answer.sentences))
     parts = [f'<div class="sq-answer"><span class="sq-text">{sentences}</span>']
     if answer.note:
         parts.append(f'<br><span class="sq-note">{escape(answer.note)}</span>')

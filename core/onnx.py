@@ -24,12 +24,13 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 log = logging.getLogger(__name__)
+Exporter = Callable[[Path, Path, int], None]  # (model folder, ONNX file to write, opset)
 EXPORT_VERSION = 1  # bump when the export itself changes: every cached export is remade
 OPSET = 17
 
@@ -52,9 +53,11 @@ def _fingerprint(model_dir: Path, kind: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
 
 
-def exported(model_dir: Path, kind: str) -> Path:
+def exported(model_dir: Path, kind: str, export: Exporter | None = None) -> Path:
     """The ONNX file of ``model_dir`` ('embedding': last hidden state; 'classifier':
-    logits), exported now when the cache has none. Concurrent processes export once."""
+    logits; another kind: written by ``export(model_dir, out, opset)``, which a model
+    with its own graph passes), exported now when the cache has none. Concurrent
+    processes export once."""
     model_dir = Path(model_dir)
     folder = cache_dir()
     target = folder / f"{model_dir.name}-{kind}-{_fingerprint(model_dir, kind)}.onnx"
@@ -67,7 +70,10 @@ def exported(model_dir: Path, kind: str) -> Path:
             log.warning("exporting %s to ONNX (once; cached in %s)", model_dir, folder)
             partial = target.with_suffix(f".partial-{os.getpid()}")
             try:
-                _export(model_dir, kind, partial)
+                if export is not None:
+                    export(model_dir, partial, OPSET)
+                else:
+                    _export(model_dir, kind, partial)
                 target.with_suffix(".source").write_text(str(model_dir.resolve()), "utf-8")
                 os.replace(partial, target)
             finally:
@@ -123,7 +129,8 @@ class OnnxModel:
     """One exported transformer and its tokenizer; ``run`` pads each batch to its own
     longest text (callers sort by length so batches pad little)."""
 
-    def __init__(self, model_dir: Path, kind: str, max_tokens: int, threads: int = 0) -> None:
+    def __init__(self, model_dir: Path, kind: str, max_tokens: int, threads: int = 0,
+                 export: Exporter | None = None) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -131,7 +138,7 @@ class OnnxModel:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads  # 0: onnxruntime's default, one per core
         options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(str(exported(model_dir, kind)), options,
+        self._session = onnxruntime.InferenceSession(str(exported(model_dir, kind, export)), options,
                                                      providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_tokens, strategy="longest_first")
@@ -145,15 +152,21 @@ class OnnxModel:
         return int(config.get("pad_token_id") or 0)
 
     def run(self, texts: Sequence[str] | Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
-        """The model's output for one batch, and the batch's attention mask."""
+        """The model's (first) output for one batch, and the batch's attention mask."""
+        outputs, encodings = self.run_all(texts)
+        return outputs[0], np.array([e.attention_mask for e in encodings], dtype=np.int64)
+
+    def run_all(self, texts: Sequence[str] | Sequence[tuple[str, str]]) -> tuple[list[np.ndarray], list]:
+        """Every output of the model for one batch, and the batch's encodings (their
+        ``offsets`` and ``sequence_ids`` place a word piece in its text)."""
         encodings = self._tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask,
                 "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
         with self._lock:
-            output = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
-        return output, mask
+            outputs = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})
+        return outputs, encodings
 
 
 def mean_pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -88,8 +88,8 @@ class AnswerSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     judge: str = Field("bundled", description="Judge that decides answer or decline and checks every "
-                       "sentence: 'bundled' (trained by `make train-judge`, shipped in qa/judge_model) "
-                       "or 'ce:/path/to/cross-encoder' (any local one-output cross-encoder folder).")
+                       "sentence: 'bundled' (trained by `make train-judge`, shipped in judge/model) "
+                       "or 'ce:/path/to/folder' (a judge folder in our format, or any local one-output cross-encoder).")
     llm: str = Field(
         "extractive",
         description="Answer backend: 'extractive' (the verified source sentences), 'local' (the "

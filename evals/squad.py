@@ -28,7 +28,7 @@ from .report import _table, fmt, mean, percentile
 from .text import marker_free, normalize_answer, token_f1
 
 # The fixed split of the 12 SQuAD 2.0 dev articles lives with the judge's training data
-# (qa/judge_data.py): the judge trains on TRAIN, its thresholds are calibrated on
+# (core/splits.py): the judge trains on TRAIN, its thresholds are calibrated on
 # CALIBRATION, and the CI gate runs on VALIDATION only (kept in the repo).
 
 DATA = Path(__file__).parent / "data" / "squad2"

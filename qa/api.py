@@ -16,9 +16,9 @@ from core.answer import Answer
 from core.embedding import Embedder
 from core.settings import Settings, load_settings
 from ingest import IndexProblem, check_compatible, ingest, make_embedder, storage_for
+from judge import Judge, make_judge
 
 from .engine import Engine
-from .judge import Judge, make_judge
 from .llms import Generator, make_generator
 from .question import Request, request
 from .response import Response

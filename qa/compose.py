@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from core.answer import Citation, Span, VerifiedSentence
 from core.index import Index
+from judge import evidence_text
 
-from .judge import evidence_text
 from .thresholds import MAX_ANSWER_SENTENCES, MAX_CONTEXT_SENTENCES
 from .verify import Candidate
 

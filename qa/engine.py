@@ -1,7 +1,7 @@
 """The answering engine, in four steps:
 
 1. **gate**: refuse a question shaped like an instruction; retrieve, pre-rank
-   (:mod:`qa.evidence`), and let the judge (:mod:`qa.judge`) score the candidate sentences;
+   (:mod:`qa.evidence`), and let the judge (:mod:`judge`) score the candidate sentences;
    go on only when one reaches the calibrated ``thresholds.answer`` (:mod:`qa.thresholds`);
 2. **generate**: stream the model's reply, if there is a model, one finished sentence at a time;
 3. **verify**: check each finished sentence at once (:mod:`qa.verify`) and yield it, with its
@@ -26,33 +26,46 @@ from core.answer import Answer, DroppedSentence, Passage, VerifiedSentence
 from core.embedding import Embedder
 from core.index import Index
 from core.settings import Settings
+from judge import Judge, Thresholds, decide
 
 from . import prompts
 from .compose import Composer, Draft, SourceSpans, extractive
-from .evidence import score_sentences
+from .evidence import Evidence, score_sentences
 from .followup import rewrite
-from .judge import Judge
 from .llms import Generator, GeneratorError, lazy_stream, with_deadline
 from .question import InvalidQuestion, Request, analyse
 from .retrieve import HybridRetriever
+from .short import short_answer
 from .thresholds import (
     CLOSEST_SECTION_MIN_COSINE,
     CLOSEST_SECTIONS_SHOWN,
     JUDGE_CANDIDATES,
     MAX_GENERATED_SENTENCES,
-    Thresholds,
 )
 from .verify import Candidate, Verified, complete_part, split_answer, verify_sentence
 
 
 @dataclass(frozen=True)
 class Judged:
-    """A candidate evidence sentence with the judge's probability that it answers."""
+    """A candidate evidence sentence with the judge's probability that it answers, its
+    share of the question's answer mass, and the short answer's characters in ``text``."""
 
     row: int
     text: str
     section: str
     probability: float
+    share: float = 0.0
+    short: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One question's candidates, judged (best first), the judge's probability that they
+    answer it at all, and the passages they came from."""
+
+    judged: list[Judged]
+    answer: float
+    passages: list[Passage]
 
 
 @dataclass(frozen=True)
@@ -61,8 +74,9 @@ class Gate:
 
     passages: list[Passage]
     candidates: list[Candidate]  # every judged sentence, best first
-    supporting: list[Candidate]  # those the judge gives thresholds.answer or more
+    supporting: list[Candidate]  # what an answer may show: the best, and those near it
     note: str = ""  # why a question was refused unread
+    short: str = ""  # the short answer phrase, inside supporting[0]'s quote
 
     @property
     def open(self) -> bool:
@@ -141,10 +155,11 @@ class Engine:
         return replace(answer, question=asked, standalone=text, index_version=self.version,
                        timings=dict(timings))
 
-    def judged(self, question: str, top_k: int | None = None,
-               timings: dict[str, float] | None = None) -> tuple[list[Judged], list[Passage]]:
-        """Retrieve, pre-rank, and let the judge score the best candidate sentences (best first);
-        ``timings`` gets the seconds of retrieval and of the judge."""
+    def candidates(self, question: str, top_k: int | None = None,
+                   timings: dict[str, float] | None = None) -> tuple[list[Evidence], list[Passage]]:
+        """Retrieve and pre-rank: the ``JUDGE_CANDIDATES`` sentences the judge will read,
+        best first, and the retrieved passages. The judge's training mines its candidates
+        here too, so it learns from exactly what answering shows it."""
         timings = {} if timings is None else timings
         with timed(timings, "retrieval"):
             retrieval = self.retriever.retrieve(question, top_k or self.settings.top_k)
@@ -154,23 +169,36 @@ class Engine:
             # Source sentences shaped like instructions ("ignore previous instructions",
             # "system: ...") are never put in front of a model; they stay citable verbatim.
             candidates = [e for e in ranked if not analyse(e.text).instruction][:JUDGE_CANDIDATES]
+        return candidates, retrieval.passages
+
+    def judged(self, question: str, top_k: int | None = None,
+               timings: dict[str, float] | None = None) -> Judgement:
+        """Retrieve, pre-rank, and let the judge decide over the best candidate sentences;
+        ``timings`` gets the seconds of retrieval and of the judge."""
+        timings = {} if timings is None else timings
+        candidates, passages = self.candidates(question, top_k, timings)
         with timed(timings, "judge"):
-            scores = self.judge.score([(question, self.spans.evidence(e.row)) for e in candidates])
-        judged = [Judged(e.row, e.text, e.section, float(p)) for e, p in zip(candidates, scores)]
-        return sorted(judged, key=lambda j: (-j.probability, j.row)), retrieval.passages
+            verdict = decide(self.judge, question, [self.spans.evidence(e.row) for e in candidates])
+        shorts = verdict.shorts or (None,) * len(candidates)
+        judged = [Judged(e.row, e.text, e.section, p, share, short) for e, p, share, short
+                  in zip(candidates, verdict.probabilities, verdict.shares, shorts)]
+        judged.sort(key=lambda j: (-j.share, -j.probability, j.row))
+        return Judgement(judged, verdict.answer, passages)
 
     # -- 1. gate -----------------------------------------------------------------------
     def gate(self, question: str, top_k: int | None, timings: dict[str, float]) -> Gate:
-        """Refuse an instruction-shaped question; judge the candidates; open when the best
-        reaches ``thresholds.answer``."""
+        """Refuse an instruction-shaped question; let the judge decide over the candidates;
+        open when its probability that they answer reaches ``thresholds.answer``."""
         if analyse(question).instruction:
             return Gate(passages=[], candidates=[], supporting=[], note=prompts.INSTRUCTION_DECLINED)
-        judged, passages = self.judged(question, top_k, timings)
-        if not judged or judged[0].probability < self.thresholds.answer:
-            return Gate(passages=passages, candidates=[], supporting=[])
+        judgement = self.judged(question, top_k, timings)
+        judged = judgement.judged
+        if not judged or judgement.answer < self.thresholds.answer:
+            return Gate(passages=judgement.passages, candidates=[], supporting=[])
         candidates = [self.spans.candidate(j.row, j.probability) for j in judged]
-        supporting = [c for c in candidates if c.probability >= self.thresholds.answer]
-        return Gate(passages=passages, candidates=candidates, supporting=supporting)
+        supporting = candidates[:1] + [c for c in candidates[1:] if c.probability >= self.thresholds.extra]
+        return Gate(passages=judgement.passages, candidates=candidates, supporting=supporting,
+                    short=short_answer(question, judged[0], candidates[0]))
 
     # -- 2. generate -------------------------------------------------------------------
     def generate(self, question: str, gate: Gate, generator: Generator) -> PyGenerator[str, None, None]:
@@ -236,13 +264,17 @@ class Engine:
         if not composer.shown:
             for sentence, span in extractive(gate.supporting, self.thresholds.extra).shown:
                 yield composer.add(sentence, span)
+        # The short answer is the judge's phrase from the best sentence: shown only when
+        # the answer's first citation quotes that sentence.
+        first = composer.citations[0].quote if composer.citations else ""
+        short = gate.short if gate.short and gate.supporting[0].quote in first else ""
         return Answer(question=question, text=composer.text, abstained=False,
                       citations=composer.citations, passages=gate.passages, llm=backend,
-                      dropped=dropped, sentences=composer.shown, note=note)
+                      dropped=dropped, sentences=composer.shown, note=note, short=short)
 
     def extractive(self, supporting: Sequence[Judged], extra: float | None = None) -> Draft:
-        """The extractive draft of judged sentences: the best, and up to two more the judge
-        gives at least ``extra`` (default: the calibrated threshold)."""
+        """The extractive draft of judged sentences (best first): the best, and up to two
+        more the judge gives at least ``extra`` (default: the calibrated threshold)."""
         extra = self.thresholds.extra if extra is None else extra
         return extractive([self.spans.candidate(j.row, j.probability) for j in supporting], extra)
 
@@ -257,4 +289,4 @@ class Engine:
                       llm=backend, dropped=dropped or [], sentences=[], note=note)
 
 
-__all__ = ["Engine", "Gate", "InvalidQuestion", "Judged", "Reply", "timed"]
+__all__ = ["Engine", "Gate", "InvalidQuestion", "Judged", "Judgement", "Reply", "timed"]

@@ -2,7 +2,7 @@
 
 Every sentence is scored by the question's meaning (embedder cosine against the
 sentence read with its heading path) and by how much of the question's wording it
-covers (IDF-weighted, heading path included). The judge (:mod:`qa.judge`) then reads
+covers (IDF-weighted, heading path included). The judge (:mod:`judge`) then reads
 the best few and decides; these scores never decide whether to answer.
 """
 

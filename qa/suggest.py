@@ -9,9 +9,9 @@ import threading
 from core.embedding import Embedder
 from core.settings import Settings
 from ingest import IndexProblem, index_manifest
+from judge import Judge
 
 from .api import _where, ask
-from .judge import Judge
 
 log = logging.getLogger(__name__)
 

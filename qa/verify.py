@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 from core.answer import DroppedSentence, Span
 from core.text import tokenize
+from judge import Judge, Thresholds, judge_query
 
-from .judge import Judge, judge_query
-from .thresholds import CLAIM_SPANS, MAX_GENERATED_SENTENCES, Thresholds
+from .thresholds import CLAIM_SPANS, MAX_GENERATED_SENTENCES
 from .vetoes import check
 
 _MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
@@ -36,7 +36,7 @@ class Candidate:
 
     span: Span
     quote: str  # the span's text: documents[span.source][span.start:span.end]
-    evidence: str  # what the judge reads for it (qa.judge.evidence_text)
+    evidence: str  # what the judge reads for it (judge.evidence_text)
     probability: float  # the judge's probability that it answers the question
 
 

@@ -1,6 +1,6 @@
 """The cheap, always-right vetoes on a generated sentence against one source span.
 
-The judge (:mod:`qa.judge`) decides whether a sentence, read as an answer to the
+The judge (:mod:`judge`) decides whether a sentence, read as an answer to the
 question, is supported by the span it cites. Before it is asked (:mod:`qa.verify`), a
 sentence must pass these vetoes, which hold for any text and any model:
 

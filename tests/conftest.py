@@ -77,7 +77,7 @@ class FakeJudge:
     name = "fake-judge"
 
     def __init__(self) -> None:
-        from qa.thresholds import Thresholds
+        from judge import Thresholds
 
         self.thresholds = Thresholds(answer=0.7, extra=0.95, claim=0.8)
         self.calls = 0
@@ -85,7 +85,7 @@ class FakeJudge:
 
     def score(self, pairs):
         from core.text import tokenize
-        from qa.judge import CLAIM_MARKER
+        from judge import CLAIM_MARKER
 
         self.calls += 1
         out = []
@@ -101,7 +101,7 @@ class FakeJudge:
 @pytest.fixture(autouse=True)
 def fake_judge():
     """Registered as the judge named 'fake'; the `settings` fixture selects it."""
-    from qa.judge import register_judge
+    from judge import register_judge
 
     judge = FakeJudge()
     register_judge("fake", judge)

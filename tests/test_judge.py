@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 from conftest import QUESTION, FakeLLM
 
+from judge import BUNDLED_JUDGE, JudgeMissing, Thresholds, load_thresholds, make_judge
 from qa import ask
-from qa.judge import JudgeMissing, evidence_text, judge_query, make_judge
-from qa.judge_data import Article, ArticleSentence, Question, squad_pairs
-from qa.thresholds import Thresholds, load_thresholds
 
 
 def test_unknown_or_missing_judges_fail_with_a_message_that_says_what_to_do(tmp_path):
@@ -22,8 +19,6 @@ def test_unknown_or_missing_judges_fail_with_a_message_that_says_what_to_do(tmp_
 
 
 def test_the_bundled_judge_ships_with_its_calibrated_thresholds():
-    from qa.judge import BUNDLED_JUDGE
-
     assert (BUNDLED_JUDGE / "model.safetensors").stat().st_size < 50 * 2**20
     thresholds = load_thresholds(BUNDLED_JUDGE)
     assert set(thresholds.how) >= {"answer", "extra", "claim"}  # each says how it was set
@@ -36,24 +31,6 @@ def test_thresholds_are_probabilities_and_default_when_uncalibrated(tmp_path):
     assert load_thresholds(tmp_path) == Thresholds()
     (tmp_path / "calibration.json").write_text(json.dumps({"answer": 0.3, "extra": 0.8, "claim": 0.6}))
     assert load_thresholds(tmp_path) == Thresholds(0.3, 0.8, 0.6)
-
-
-def test_training_pairs_mark_the_gold_sentence_and_refuse_tempting_and_swapped_claims():
-    sentences = ("In 1066 Duke William of Normandy killed King Harold at Hastings.",
-                 "The Normans then ruled England.", "Rollo swore fealty to Charles in 911.")
-    article = Article("Normans", tuple(ArticleSentence(t, "") for t in sentences))
-    questions = [Question("Normans", "Who killed King Harold?", ("Duke William of Normandy",), (), 0),
-                 Question("Normans", "Who did Charles swear fealty to?", (), ("Rollo",), None)]
-    pairs = list(squad_pairs([article], questions, lambda q, texts: [0, 1, 2], random.Random(0), "t"))
-    gold = evidence_text(sentences[0], "Normans", "")
-    assert ("Who killed King Harold?", gold, 1.0) in [(p.query, p.evidence, p.label) for p in pairs]
-    labelled = {p.query: p.label for p in pairs if p.evidence == gold and "Answer:" in p.query}
-    assert labelled[judge_query("Who killed King Harold?", "Duke William of Normandy")] == 1.0
-    wrong = [q for q, label in labelled.items() if label == 0.0]
-    assert wrong and all("Duke William of Normandy" not in q.split("Answer:")[1] for q in wrong)
-    # Nothing answers the unanswerable question, least of all its tempting sentence.
-    assert all(p.label == 0.0 for p in pairs if p.query.startswith("Who did Charles"))
-    assert any(p.evidence.startswith("Rollo swore") for p in pairs if p.query.startswith("Who did Charles"))
 
 
 def _row_of(engine, text):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import GOLD, QUESTION, FakeLLM
 
+from judge import evidence_text, judge_query, make_judge
 from qa import ask
-from qa.judge import evidence_text, judge_query, make_judge
 
 pytestmark = pytest.mark.real
 
@@ -25,15 +25,18 @@ def test_a_true_sentence_that_names_the_wrong_person_is_not_an_answer(judge):
     assert wrong < judge.thresholds.claim and wrong < right
 
 
-def test_the_judge_ranks_the_answering_sentence_above_its_neighbours(judge):
+def test_the_judge_finds_the_answering_sentence_and_declines_without_it(judge):
+    """The question over [gold, a neighbour] is answered, by the gold; its twin, the same
+    question over the neighbour alone (the gold taken out), is not."""
     section = "Classification > Metastatic calcinosis cutis"
     previous = ("Metastatic calcification can result from any systemic condition raising serum calcium "
                 "and/or phosphate levels.")
-    gold, neighbour = judge.score([
-        (QUESTION, evidence_text(GOLD, section, previous)),
-        (QUESTION, evidence_text("Tumoral calcinosis is distinguished by the accumulation of calcific masses "
-                                 "surrounding the main joints.", "Classification > Tumoral calcinosis", ""))])
-    assert gold >= judge.thresholds.answer > neighbour
+    gold = evidence_text(GOLD, section, previous)
+    neighbour = evidence_text("Tumoral calcinosis is distinguished by the accumulation of calcific masses "
+                              "surrounding the main joints.", "Classification > Tumoral calcinosis", "")
+    both = judge.decide(QUESTION, [neighbour, gold])
+    assert both.answer >= judge.thresholds.answer and both.best == 1
+    assert judge.decide(QUESTION, [neighbour]).answer < judge.thresholds.answer
 
 
 def test_lesions_of_another_type_are_not_given_as_the_answer(real_settings, real_embedder):

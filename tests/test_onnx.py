@@ -15,7 +15,7 @@ from conftest import REPO, SEED
 
 from core.text import split_sentences
 from ingest.embedders import make_embedder
-from qa.judge import evidence_text, judge_query, make_judge
+from judge import evidence_text, judge_query, make_judge
 
 pytestmark = pytest.mark.real
 
@@ -46,6 +46,11 @@ def test_the_onnx_judge_gives_the_torch_scores():
     assert onnx.thresholds == torch.thresholds
     a, b = onnx.score(pairs), torch.score(pairs)
     assert np.abs(a - b).max() < 1e-4
+    # the whole question's verdict too: the answer probability, the shares, the short spans
+    evidences = [e for _, e in pairs[:20]]
+    x, y = onnx.decide("What causes calcinosis cutis?", evidences), torch.decide("What causes calcinosis cutis?", evidences)
+    assert abs(x.answer - y.answer) < 1e-4 and np.abs(np.subtract(x.shares, y.shares)).max() < 1e-4
+    assert x.shorts == y.shorts and any(x.shorts)
 
 
 def test_a_cold_extractive_answer_loads_only_what_it_needs(real_settings):
@@ -67,18 +72,18 @@ def test_exports_of_gone_or_changed_model_folders_are_removed(tmp_path, monkeypa
     import shutil
 
     from core import onnx
-    from qa.judge import BUNDLED_JUDGE
+    from ingest import packaged_minilm_path
 
     monkeypatch.setenv("SOURCEQA_MODEL_CACHE", str(tmp_path / "cache"))
-    gone, kept = tmp_path / "gone" / "judge_model", tmp_path / "kept" / "judge_model"
+    gone, kept = tmp_path / "gone" / "minilm", tmp_path / "kept" / "minilm"
     for folder in (gone, kept):
-        shutil.copytree(BUNDLED_JUDGE, folder)
+        shutil.copytree(packaged_minilm_path(), folder)
     (tmp_path / "cache").mkdir()
-    stale = onnx.exported(gone, "classifier")
-    other = onnx.exported(kept, "classifier")
+    stale = onnx.exported(gone, "embedding")
+    other = onnx.exported(kept, "embedding")
     shutil.rmtree(gone.parent)
-    (kept / "calibration.json").write_text((kept / "calibration.json").read_text() + " ")  # changed
-    fresh = onnx.exported(kept, "classifier")
+    (kept / "config.json").write_text((kept / "config.json").read_text() + " ")  # changed
+    fresh = onnx.exported(kept, "embedding")
     assert fresh.is_file() and fresh != other
     assert not stale.exists() and not other.exists()  # the gone folder's, and the outdated one
     assert sorted(p.suffix for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")) == [

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from core.answer import DroppedSentence, Span
-from qa.judge import evidence_text
-from qa.thresholds import MAX_GENERATED_SENTENCES, Thresholds
+from judge import Thresholds, evidence_text
+from qa.thresholds import MAX_GENERATED_SENTENCES
 from qa.verify import (
     Candidate,
     SentenceCheck,
