@@ -70,16 +70,22 @@ bench-postgres: install
 eval: install
 	$(BIN)/sourceqa eval
 
-# Retrain the judge from ../shared/data (DATA=... to point elsewhere), then calibrate its
-# thresholds on the held-out calibration articles. Minutes on a GPU, hours on 2 CPU cores;
-# qa/judge_model/README.md says how the shipped weights were made.
+# Retrain the judge from ../shared/data (DATA=... to point elsewhere): mine every
+# question's candidates with our own retriever, train, then calibrate the thresholds on
+# the held-out calibration articles (judge_training/; judge/model/README.md says how the
+# shipped weights were made). BUDGET (minutes) fits the training into a session on 2 CPU
+# cores, MINE (minutes) the mining; BUDGET=0 MINE=0 is the whole data set, one pass (a GPU).
 DATA ?= ../shared/data
+BUDGET ?= 60
+MINE ?= 20
+FREEZE ?= 2
 train-judge: install
-	$(BIN)/python -m qa.train --data $(DATA)
-	$(BIN)/python -m qa.calibrate --data $(DATA)
+	$(BIN)/python -m judge_training.mine --data $(DATA) --budget $(MINE) --questions-per-document 40
+	$(BIN)/python -m judge_training.train --data $(DATA) --budget $(BUDGET) --freeze-layers $(FREEZE)
+	$(BIN)/python -m judge_training.calibrate --data $(DATA)
 
 lint: install
-	$(BIN)/ruff check core ingest qa app evals tests bench
+	$(BIN)/ruff check core ingest judge judge_training qa app evals tests bench
 
 clean:
 	rm -rf .sourceqa .pytest_cache
