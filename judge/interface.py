@@ -7,8 +7,8 @@ fake) decides with :func:`pairwise_verdict`: the best pair's probability is the
 question's, and there is no short answer.
 
 >>> v = pairwise_verdict([0.2, 0.9])
->>> v.answer, v.best, v.shares
-(0.9, 1, (0.18181818181818182, 0.8181818181818182))
+>>> v.answer, v.best, [round(s, 3) for s in v.shares]
+(0.9, 1, [0.182, 0.818])
 """
 
 from __future__ import annotations
