@@ -80,15 +80,6 @@ class JudgeNetwork(nn.Module):
         return network.eval()
 
 
-def is_v2(folder: Path) -> bool:
-    """Whether a model folder holds this network (else a one-output cross-encoder)."""
-    try:
-        config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return int((config.get(CONFIG_KEY) or {}).get("format", 0)) == FORMAT
-
-
 def export_onnx(folder: Path, out: Path, opset: int) -> None:
     """The network as one ONNX graph: (input_ids, attention_mask, token_type_ids) ->
     (answer, start, end); :mod:`core.onnx` calls this for a v2 folder."""

@@ -15,8 +15,7 @@ from conftest import REPO, SEED
 
 from core.text import split_sentences
 from ingest.embedders import make_embedder
-from judge import BUNDLED_JUDGE, evidence_text, judge_query, make_judge
-from judge.network import is_v2
+from judge import evidence_text, judge_query, make_judge
 
 pytestmark = pytest.mark.real
 
@@ -52,7 +51,7 @@ def test_the_onnx_judge_gives_the_torch_scores():
     x, y = onnx.decide("What causes calcinosis cutis?", evidences), torch.decide("What causes calcinosis cutis?", evidences)
     assert abs(x.answer - y.answer) < 1e-4 and np.abs(np.subtract(x.shares, y.shares)).max() < 1e-4
     # short spans come from the v2 span head; a one-output (v1) judge folder has none
-    assert x.shorts == y.shorts and any(x.shorts) == is_v2(BUNDLED_JUDGE)
+    assert onnx.v2 == torch.v2 and x.shorts == y.shorts and any(x.shorts) == onnx.v2
 
 
 def test_a_cold_extractive_answer_loads_only_what_it_needs(real_settings):
