@@ -6,7 +6,7 @@ answer logit against a "no answer" option and a short-answer span; ``runtime`` r
 on ONNX Runtime (answering) or torch; ``interface`` is the small :class:`Judge`
 protocol any judge implements, with :class:`Verdict`, what one question's candidates
 come to; ``inputs`` the text format it reads; ``calibration`` its thresholds;
-``spans`` turns span logits into a phrase. Its recipe (data, training, calibration)
+``spans`` turns span logits into a phrase; ``folder`` marks a v2 model folder. Its recipe (data, training, calibration)
 is the ``judge_training`` package, which the product never imports.
 """
 

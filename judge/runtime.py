@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .calibration import load_thresholds
+from .folder import is_v2
 from .inputs import MAX_TOKENS, SEPARATOR
 from .interface import Judge, JudgeMissing, Verdict, pairwise_verdict
 from .spans import best_span, chars
@@ -48,7 +49,7 @@ def _is_v2(folder: Path) -> bool:
     except (OSError, ValueError) as error:
         raise JudgeMissing(f"judge model folder {folder} has no readable config.json; rebuild it with "
                            "`make train-judge` or set `judge` to 'ce:/path/to/cross-encoder'") from error
-    if "sourceqa_judge" in config:
+    if is_v2(config):
         return True
     labels = config.get("num_labels") or len(config.get("id2label") or {"0": ""})
     if labels != 1:
