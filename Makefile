@@ -75,13 +75,25 @@ eval: install
 # the held-out calibration articles (judge_training/; judge/model/README.md says how the
 # shipped weights were made). BUDGET (minutes) fits the training into a session on 2 CPU
 # cores, MINE (minutes) the mining; BUDGET=0 MINE=0 is the whole data set, one pass (a GPU).
+# Training continues from the v1 cross-encoder (INIT; taken from git at JUDGE_V1, the last
+# commit that shipped it); INIT= starts from the packaged all-MiniLM-L6-v2 with new heads.
 DATA ?= ../shared/data
-BUDGET ?= 60
-MINE ?= 20
-FREEZE ?= 2
-train-judge: install
+BUDGET ?= 55
+MINE ?= 10
+FREEZE ?= 3
+REPEAT ?= 2
+JUDGE_V1 := b604b8d
+V1_FOLDER := .cache/judge-v1
+INIT ?= $(V1_FOLDER)
+
+$(V1_FOLDER):
+	mkdir -p $@.partial && git archive $(JUDGE_V1) judge/model | tar -x -C $@.partial --strip-components=2
+	mv $@.partial $@
+
+train-judge: install $(filter $(V1_FOLDER),$(INIT))
 	$(BIN)/python -m judge_training.mine --data $(DATA) --budget $(MINE) --questions-per-document 40
-	$(BIN)/python -m judge_training.train --data $(DATA) --budget $(BUDGET) --freeze-layers $(FREEZE)
+	$(BIN)/python -m judge_training.train --data $(DATA) --budget $(BUDGET) --freeze-layers $(FREEZE) \
+		--adversarial-repeat $(REPEAT) --learning-rate 4e-5 $(if $(INIT),--init $(INIT))
 	$(BIN)/python -m judge_training.calibrate --data $(DATA)
 
 lint: install

@@ -8,7 +8,8 @@
 * the **span head** gives a start and an end logit per word piece: the short answer
   inside the evidence sentence.
 
-Saved as a model folder: BERT's ``config.json`` with a ``sourceqa_judge`` entry, the
+Saved as a model folder: BERT's ``config.json`` with a ``sourceqa_judge`` entry
+(:mod:`judge.folder`), the
 tokenizer, and ``model.safetensors`` (fp16). Training (``judge_training``), the torch
 runtime and the ONNX export all build it here. Importing this module imports torch.
 """
@@ -21,8 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-FORMAT = 2
-CONFIG_KEY = "sourceqa_judge"
+from .folder import CONFIG_KEY, FORMAT, is_v2
 
 
 class JudgeNetwork(nn.Module):
@@ -53,6 +53,29 @@ class JudgeNetwork(nn.Module):
         network = cls(config)
         encoder = BertModel.from_pretrained(str(folder), add_pooling_layer=False, dtype=torch.float32)
         network.bert.load_state_dict(encoder.state_dict())
+        return network
+
+    @classmethod
+    def from_judge(cls, folder: Path) -> JudgeNetwork:
+        """Continue from a judge folder: a v2 folder as saved, or a v1 cross-encoder
+        (``BertForSequenceClassification``), whose pooler and classifier are the answer
+        head's two layers (the same shapes: first token -> dense -> tanh -> one logit),
+        so the network starts out deciding as v1 did; the span head is new."""
+        from safetensors.torch import load_file
+        from transformers import BertConfig
+
+        folder = Path(folder)
+        if is_v2(json.loads((folder / "config.json").read_text(encoding="utf-8"))):
+            return cls.load(folder).train()
+        config = BertConfig.from_pretrained(str(folder))
+        network = cls(config)
+        state = {k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()}
+        renamed = {"bert.pooler.dense.weight": "answer.0.weight", "bert.pooler.dense.bias": "answer.0.bias",
+                   "classifier.weight": "answer.2.weight", "classifier.bias": "answer.2.bias"}
+        state = {renamed.get(k, k): v for k, v in state.items()}
+        missing, unexpected = network.load_state_dict(state, strict=False)
+        if unexpected or set(missing) - {"span.weight", "span.bias"}:
+            raise ValueError(f"{folder} is not a MiniLM judge: missing {missing}, unexpected {unexpected}")
         return network
 
     def save(self, folder: Path, tokenizer, recipe: dict) -> None:

@@ -2,7 +2,8 @@
 
 Reads the question groups that :mod:`judge_training.mine` wrote (``--groups``) and the
 claim sets in ``--data`` (default ``../shared/data``), starts from the packaged
-all-MiniLM-L6-v2 encoder with new heads (:mod:`judge.network`), and trains, seeded:
+all-MiniLM-L6-v2 encoder with new heads (:mod:`judge.network`), or from a judge folder
+(``--init``: the v1 cross-encoder's answer head carries over), and trains, seeded:
 
 * per question, a softmax over ["no answer", its candidates] (the gold's share up, or
   "no answer"'s for an unanswerable question and for every answerable question's twin);
@@ -38,6 +39,8 @@ PAIR_WEIGHT = 0.25
 SPAN_WEIGHT = 0.5
 CLAIM_WEIGHT = 1.0
 CLAIMS_PER_STEP = 6
+NEW_HEAD_RATE = 5.0  # a head that starts from random weights learns at this multiple of the rate
+ADVERSARIAL = ("squad2-train", "squad2-dev")  # the only written unanswerables: seen --adversarial-repeat times a pass
 
 
 def load_groups(folder: Path) -> tuple[list[dict], list[dict]]:
@@ -130,6 +133,15 @@ def _checkpoint(torch, network, parameters, master, tokenizer, folder: Path, rec
     clone.save(folder, tokenizer, recipe)
 
 
+def _init_name(folder: Path | None) -> str:
+    """Where the weights started, as the recipe records it (a path inside the repo is
+    written relative to it)."""
+    if folder is None:
+        return "all-MiniLM-L6-v2"
+    folder = folder.resolve()
+    return str(folder.relative_to(REPO)) if folder.is_relative_to(REPO) else str(folder)
+
+
 def precision_for(torch, device, choice: str) -> bool:
     """Whether to train in bf16: on a GPU, or on a CPU with AMX tiles or AVX512-BF16 (about
     2 times fp32's speed there, measured); else fp32."""
@@ -158,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--freeze-layers", type=int, default=0,
                         help="keep the embeddings and the lowest N encoder layers as packaged (no "
                              "backward pass through them: faster on a CPU)")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="continue from this judge folder (v1 or v2) instead of the packaged "
+                             "encoder with new heads")
+    parser.add_argument("--adversarial-repeat", type=int, default=1,
+                        help="how many times a pass shows each SQuAD 2.0 question (the adversarial "
+                             "unanswerables and their articles' answerable ones)")
     parser.add_argument("--checkpoint-every", type=int, default=0,
                         help="also save the weights every N steps beside --out (0: never)")
     args = parser.parse_args(argv)
@@ -184,11 +202,13 @@ def main(argv: list[str] | None = None) -> int:
     claim_list = claim_pairs(groups, args.data, rng)
     base = packaged_minilm_path()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
-    network = torch_network().from_encoder(base).to(device)
+    network = (torch_network().from_judge(args.init) if args.init else
+               torch_network().from_encoder(base)).to(device)
     network.bert.embeddings.word_embeddings.weight.requires_grad_(False)  # 11.7M rows no step needs
     if args.freeze_layers:
         for module in [network.bert.embeddings, *network.bert.encoder.layer[:args.freeze_layers]]:
             module.requires_grad_(False)
+    examples += [e for e in examples if e.source in ADVERSARIAL] * (args.adversarial_repeat - 1)
     plan = batches.steps(examples, args.questions_per_step, rng)
     claim_plan = batches.steps(claim_list, CLAIMS_PER_STEP, rng)
     print(f"{len(examples)} questions ({sum(not e.positives for e in examples)} unanswerable), "
@@ -201,7 +221,15 @@ def main(argv: list[str] | None = None) -> int:
         master = [p.detach().float().clone() for p in parameters]
         network.to(torch.bfloat16)
         autocast = False
-    optimizer = torch.optim.AdamW(master, lr=args.learning_rate, weight_decay=0.01)
+    # A warm start (--init v1) brings every weight but the span head's; a cold one also
+    # starts the answer head from random weights. New heads learn at NEW_HEAD_RATE times.
+    names = {id(p): n for n, p in network.named_parameters()}
+    new_heads = ("span.",) if args.init else ("span.", "answer.")
+    fresh = [names[id(p)].startswith(new_heads) for p in parameters]
+    optimizer = torch.optim.AdamW(
+        [{"params": [m for m, f in zip(master, fresh) if not f], "scale": 1.0},
+         {"params": [m for m, f in zip(master, fresh) if f], "scale": NEW_HEAD_RATE}],
+        lr=args.learning_rate, weight_decay=0.01)
     total = args.steps or len(plan)
     began, step = time.time(), 0
     network.train()
@@ -213,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup = max(1, total // 20)
         rate = min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
         for group in optimizer.param_groups:
-            group["lr"] = args.learning_rate * rate
+            group["lr"] = args.learning_rate * rate * group["scale"]
         loss = run_step(torch, network, tokenizer, plan[step % len(plan)],
                         claim_plan[step % len(claim_plan)], device, autocast)
         loss.backward()
@@ -243,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     metrics = evaluate(torch, network, tokenizer, held, device)
     metrics["recipe"] = {"steps": total, "questions_per_step": args.questions_per_step,
                          "learning_rate": args.learning_rate, "seed": args.seed, "device": str(device),
-                         "precision": precision, "freeze_layers": args.freeze_layers, "train_questions": len(examples),
+                         "precision": precision, "freeze_layers": args.freeze_layers,
+                         "init": _init_name(args.init),
+                         "adversarial_repeat": args.adversarial_repeat, "train_questions": len(examples),
                          "claim_pairs": len(claim_list), "minutes": round((time.time() - began) / 60, 1),
                          "questions_seen": total * args.questions_per_step}
     print(json.dumps(metrics, indent=2), flush=True)

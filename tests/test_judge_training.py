@@ -167,3 +167,41 @@ def test_the_recipe_runs_end_to_end_mine_train_and_load_a_judge(tmp_path):
     assert 0.0 < verdict.answer < 1.0 and abs(sum(verdict.shares) - 1.0) < 1e-5
     assert len(verdict.probabilities) == 2 and len(verdict.shorts) == 2
     assert any(s is not None for s in verdict.shorts)  # the span head gives a phrase for the top ones
+    # Training on from that folder (--init) starts from its weights, and says so.
+    again = tmp_path / "judge-v2-again"
+    assert train.main(["--groups", str(folder), "--data", str(tmp_path / "no-data"), "--out", str(again),
+                       "--steps", "1", "--questions-per-step", "2", "--learning-rate", "0", "--init", str(out)]) == 0
+    recipe = json.loads((again / "metrics.json").read_text())["recipe"]
+    assert recipe["init"] == str(out.resolve())
+    # No step moves a weight at a zero rate, so the folder decides as the one it started from
+    # (up to fp16 storage).
+    assert np.allclose(make_judge(f"ce:{again}").decide("In what year did Rollo swear fealty?", [gold]).probabilities,
+                       judge.decide("In what year did Rollo swear fealty?", [gold]).probabilities, atol=2e-3)
+
+
+
+@pytest.mark.real
+def test_a_warm_start_from_a_v1_cross_encoder_decides_as_it_did(tmp_path):
+    """``--init`` with a v1 folder (``BertForSequenceClassification``, one logit): its
+    pooler and classifier become the answer head, so before any step the network's answer
+    logits are the cross-encoder's own; the span head is new."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    from ingest import packaged_minilm_path
+    from judge.network import JudgeNetwork
+
+    torch.manual_seed(0)
+    v1 = BertForSequenceClassification.from_pretrained(str(packaged_minilm_path()), num_labels=1,
+                                                       dtype=torch.float32).eval()
+    v1.save_pretrained(str(tmp_path / "v1"))
+    tokenizer = AutoTokenizer.from_pretrained(str(packaged_minilm_path()))
+    encoding = tokenizer(["In what year did Rollo swear fealty?"] * 2,
+                         ["In 911 Rollo agreed to swear fealty to King Charles III.", "Bees store honey in wax combs."],
+                         padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        expected = v1(**encoding).logits[:, 0]
+        network = JudgeNetwork.from_judge(tmp_path / "v1").eval()
+        answer, start, _ = network(encoding["input_ids"], encoding["attention_mask"], encoding["token_type_ids"])
+    assert torch.allclose(answer, expected, atol=1e-4)
+    assert start.shape == encoding["input_ids"].shape
