@@ -256,9 +256,9 @@ class FileStorage:
         return read_manifest(self.index_dir)
 
     def intact_manifest(self) -> dict | None:
-        """The served version's manifest when every file matches its checksum (well under
-        a second for 100k chunks) and no reader has found it inconsistent (see
-        ``folders.INCONSISTENT``); the tables are not loaded."""
+        """The served version's manifest when it matches its own checksum and every file its
+        checksum (well under a second for 100k chunks), and no reader has found it
+        inconsistent (``folders.INCONSISTENT``); the tables are not loaded."""
         try:
             version = current_version(self.index_dir)
             manifest = None if version is None else verified_manifest(version)
@@ -266,6 +266,8 @@ class FileStorage:
             return None  # served_manifest says what is wrong, and the ingest rebuilds
         if manifest is None or folders.noted_inconsistent(self.index_dir, version.name):
             return None
+        if manifest.get(folders.MANIFEST_DIGEST) != folders.manifest_digest(manifest):  # edited, or old:
+            return None  # the full path loads (so checks) the index, and rebuilds it if need be
         return manifest
 
     def served_manifest(self) -> dict | None:

@@ -131,6 +131,24 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
+# The manifest's own checksum: the digest of every other field, written last. The files'
+# checksums live in the manifest, so without it an edited manifest (an embedder dimension
+# flipped, say) passed the fast "unchanged" check of an ingest, and every question then
+# failed to load the index it had declared intact.
+MANIFEST_DIGEST = "manifest_sha256"
+
+
+def manifest_digest(manifest: dict) -> str:
+    """SHA-256 of the manifest's fields other than :data:`MANIFEST_DIGEST`, as canonical JSON.
+
+    >>> manifest_digest({"a": 1, MANIFEST_DIGEST: "x"}) == manifest_digest({"a": 1})
+    True
+    """
+    fields = {k: v for k, v in manifest.items() if k != MANIFEST_DIGEST}
+    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def write_version(index_dir: Path, manifest: dict, documents: dict[str, str], chunks: list[Chunk],
                   previews: list[Preview], sentences: list[SentenceRow], keys: dict[str, list[str]],
                   chunk_vectors: np.ndarray, sentence_vectors: np.ndarray,
@@ -156,6 +174,7 @@ def write_version(index_dir: Path, manifest: dict, documents: dict[str, str], ch
         keywords.save(temporary)
         files = {p.name: file_sha256(p) for p in sorted(temporary.iterdir())}
         manifest = {**manifest, "format": FORMAT, "version": name, "files": files}
+        manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
         (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
         _fsync_folder(temporary)
         os.rename(temporary, index_dir / name)
