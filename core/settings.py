@@ -67,6 +67,20 @@ class IngestSettings(BaseModel):
         "once from the same weights; same scores, faster start) or 'torch'.")
     max_document_mb: float = Field(50.0, gt=0, description="Larger corpus files are skipped with a "
                                    "warning, which bounds ingest memory.")
+    # Parse limits (issue 26): a PDF or .docx is parsed in a child process bounded by them
+    # and skipped with one line naming the limit it went over. Set from measurement on
+    # 2 cores: pypdf reads ordinary pages at 20-100 a second, python-docx about 1 MB of XML
+    # a second, so a 1,000-page book fits well inside 60 s and 1 GB, while the attack
+    # run's 8 KB PDF (89 s) and 1 MB .docx (15 min, 4.5 GB) do not.
+    parse_cpu_seconds: float = Field(60.0, gt=0, description="Most CPU seconds parsing one PDF or "
+                                     ".docx may take (in a child process); a file over it is skipped.")
+    parse_memory_mb: int = Field(1024, ge=64, description="Most memory (MB, above the parser's own) "
+                                 "parsing one PDF or .docx may take; a file over it is skipped.")
+    max_document_pages: int = Field(3000, ge=1, description="PDFs with more pages are skipped.")
+    max_document_chars: int = Field(20_000_000, ge=1000, description="Files whose text is longer "
+                                    "(characters) are skipped.")
+    follow_outside_links: bool = Field(False, description="Follow symbolic links in the corpus folder "
+                                       "that lead out of it (off: such a link is skipped with a warning).")
     index_previews: bool = Field(False, description="Also index removed link previews as passages.")
     chunk_max_words: int = Field(120, ge=20, le=400, description="Most words per chunk.")
 

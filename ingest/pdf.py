@@ -83,7 +83,9 @@ def _place_headings(lines: list[str], headings: list[tuple[int, str]]) -> list[s
     return lines
 
 
-def read_pdf(data: bytes, source: str) -> Extracted:
+def read_pdf(data: bytes, source: str, max_pages: int | None = None) -> Extracted:
+    """The PDF's text layer with ``#`` headings; a PDF of more than ``max_pages`` pages is
+    :class:`Unreadable` (the ``max_document_pages`` setting) before any page is read."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError
 
@@ -94,7 +96,7 @@ def read_pdf(data: bytes, source: str) -> Extracted:
         count = len(reader.pages)
         metadata = reader.metadata
         meta_title = " ".join(str(metadata.title or "").split()) if metadata else ""
-    except Unreadable:
+    except (Unreadable, MemoryError):
         raise
     except (DependencyError, FileNotDecryptedError) as error:
         raise Unreadable(f"an encrypted PDF that cannot be opened ({brief(error)})") from None
@@ -102,11 +104,15 @@ def read_pdf(data: bytes, source: str) -> Extracted:
         raise Unreadable(f"not a readable PDF ({brief(error)})") from None
     if not count:
         raise Unreadable("a PDF without pages (damaged?)")
+    if max_pages is not None and count > max_pages:
+        raise Unreadable(f"{count} pages, over the max_document_pages setting ({max_pages})")
     pages: list[str] = []
     failed = 0
     for number in range(count):
         try:
             pages.append(reader.pages[number].extract_text() or "")
+        except MemoryError:
+            raise
         except Exception as error:  # noqa: BLE001 - one damaged page is left out, not the file
             failed += 1
             log.warning("%s: page %d cannot be read (%s); it is left out", source, number + 1, brief(error))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -13,11 +14,13 @@ from core.settings import Settings, load_settings
 from core.text import split_sentences
 from core.types import Chunk, CleanDocument, SentenceRow
 
+from .bounded import Limits
 from .chunk import CHUNKING_VERSION, chunk_document, preview_chunks
 from .clean import CLEANING_VERSION, clean_page
 from .embed import embed_missing, embedding_key
 from .embedders import Embedder, make_embedder
 from .keywords import KeywordIndex
+from .parse_cache import ParseCache
 from .readers import CorpusError, CorpusFingerprint, Skipped, fingerprint_corpus, scan_corpus
 from .spill import Spill, spill_folder
 from .storage import storage_for
@@ -94,6 +97,7 @@ def _signature(settings: Settings, embedder: Embedder | None, corpus: dict[str, 
     """
     return {"cleaning_version": CLEANING_VERSION, "chunking_version": CHUNKING_VERSION,
             "chunk_max_words": settings.chunk_max_words, "index_previews": settings.index_previews,
+            "parse_limits": Limits.of(settings).key(), "follow_outside_links": settings.follow_outside_links,
             "embedder_setting": settings.embedder if embedder is None else None,
             "judge": settings.judge, "vector_store": settings.vector_store,
             "ann_min_vectors": settings.ann_min_vectors, "ann_nprobe": settings.ann_nprobe,
@@ -158,16 +162,20 @@ def _warn_if_large(documents, served: dict | None) -> None:
 
 def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
            index_dir: Path | None = None, embedder: Embedder | None = None,
-           progress: bool = False) -> IngestReport:
+           progress: bool = False, cancelled: threading.Event | None = None) -> IngestReport:
     """Build or update the index; a no-op when the corpus and settings are unchanged and
-    the served index loads intact (a damaged one is rebuilt)."""
+    the served index loads intact (a damaged one is rebuilt).
+
+    PDF and Word files are parsed in a bounded child process (:mod:`ingest.bounded`), and
+    parses are cached by content (:mod:`ingest.parse_cache`): only changed files are parsed.
+    ``cancelled``, set by another thread (a client gone), stops it before anything is written."""
     began = time.perf_counter()
     settings = settings or load_settings()
     corpus_dir = Path(corpus_dir or settings.corpus_dir)
     storage = storage_for(settings, index_dir)
     where = storage.describe()
     max_bytes = int(settings.max_document_mb * 1_000_000)
-    fingerprint = fingerprint_corpus(corpus_dir, max_bytes)
+    fingerprint = fingerprint_corpus(corpus_dir, max_bytes, outside_links=settings.follow_outside_links)
 
     with storage.lock():
         # Unchanged: the same files, settings and code as the intact served version. Its
@@ -176,7 +184,11 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
         if _up_to_date(intact, _signature(settings, embedder, None, corpus_dir, fingerprint.digest), embedder):
             storage.tidy()
             return _unchanged_report(intact, began, where, _unchanged_skips(intact, fingerprint))
-        raw_documents, skipped = scan_corpus(corpus_dir, max_bytes)
+        parsed = ParseCache(Path(settings.home) / "parse-cache")
+        raw_documents, skipped = scan_corpus(corpus_dir, max_bytes, limits=Limits.of(settings), cache=parsed,
+                                             outside_links=settings.follow_outside_links, cancelled=cancelled)
+        log.info("%d file(s) taken from the parse cache, %d parsed", parsed.hits, parsed.misses)
+        parsed.prune()
         if any(fingerprint.digests.get(d.source) != d.sha256 for d in raw_documents):
             log.warning("corpus files changed while being read; the next ingest reads them again")
             fingerprint = replace(fingerprint, digest="changed while read")

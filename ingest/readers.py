@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .formats import Reader, Unreadable, html_to_text, read_html, read_text
+from .bounded import Cancelled, Limits, read_bounded
+from .formats import Extracted, Reader, Unreadable, html_to_text, read_html, read_text
+from .parse_cache import ParseCache
 from .pdf import read_pdf
 from .word import read_docx
 
@@ -24,6 +27,9 @@ READERS: dict[str, Reader] = {
     ".docx": read_docx,
 }
 SUFFIXES = set(READERS)
+# Parsed in a bounded child process when the scan has limits: the formats whose parsers
+# a small hostile file can make run for minutes or unpack to gigabytes.
+BOUNDED = {".pdf", ".docx"}
 KINDS = ".txt, .md, .html, .pdf or .docx"
 
 
@@ -62,16 +68,42 @@ class CorpusError(ValueError):
     """The corpus folder cannot be ingested (missing, empty, nothing readable)."""
 
 
-def _files(corpus: Path) -> list[Path]:
-    found = []
+def _escaped(name: str) -> str:
+    """A file name that is not UTF-8, printable: its undecodable bytes as ``\\xff``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _files(corpus: Path, outside_links: bool = False) -> tuple[list[Path], list[Skipped]]:
+    """The candidate files of the corpus folder in corpus order, and those skipped for
+    their name or place: a name that is not UTF-8 (from an unpacked archive, say) cannot
+    be stored or cited; a symbolic link that leads out of the folder is not followed
+    unless ``outside_links`` (the ``follow_outside_links`` setting)."""
+    found: list[Path] = []
+    skipped: list[Skipped] = []
+    root_dir = corpus.resolve()
     # followlinks=False: a symlink loop cannot make the walk run forever.
     for root, dirs, names in os.walk(corpus, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
             path = Path(root) / name
-            if path.suffix.lower() in SUFFIXES and not name.startswith(".") and path.is_file():
+            if path.suffix.lower() not in SUFFIXES or name.startswith("."):
+                continue
+            source = path.relative_to(corpus).as_posix()
+            try:
+                source.encode("utf-8")
+            except UnicodeEncodeError:
+                skipped.append(Skipped(_escaped(source), "its name is not valid UTF-8; rename the file "
+                                                         "to include it"))
+                continue
+            if path.is_symlink() and not outside_links:
+                target = path.resolve()
+                if not target.is_relative_to(root_dir):
+                    skipped.append(Skipped(source, "a symbolic link that leads out of the corpus folder "
+                                                   "(set follow_outside_links = true to follow it)"))
+                    continue
+            if path.is_file():
                 found.append(path)
-    return found
+    return found, skipped
 
 
 def _require_folder(corpus: Path) -> None:
@@ -79,16 +111,19 @@ def _require_folder(corpus: Path) -> None:
         raise CorpusError(f"corpus folder {corpus} does not exist; put {KINDS} files there")
 
 
-def fingerprint_corpus(corpus: Path, max_bytes: int | None = None) -> CorpusFingerprint:
+def fingerprint_corpus(corpus: Path, max_bytes: int | None = None, *,
+                       outside_links: bool = False) -> CorpusFingerprint:
     """Hash every candidate file's bytes without parsing any (a second or so for 140 MB):
     what an ingest compares with the served index before it reads anything."""
     corpus = Path(corpus)
     _require_folder(corpus)
     digest = hashlib.sha256()
     files: list[str] = []
-    skipped: list[Skipped] = []
+    paths, skipped = _files(corpus, outside_links)
+    for odd in skipped:  # warned about by the scan that reads the corpus
+        digest.update(f"{odd.source}\tskipped\n".encode())
     digests: dict[str, str] = {}
-    for path in _files(corpus):
+    for path in paths:
         source = path.relative_to(corpus).as_posix()
         files.append(source)
         data = _bytes(path, source, max_bytes)
@@ -96,7 +131,7 @@ def fingerprint_corpus(corpus: Path, max_bytes: int | None = None) -> CorpusFing
             skipped.append(data)
             continue
         digests[source] = hashlib.sha256(data).hexdigest()
-        digest.update(f"{source}\t{digests[source]}\n".encode("utf-8", "surrogateescape"))
+        digest.update(f"{source}\t{digests[source]}\n".encode())
     return CorpusFingerprint(digest.hexdigest(), tuple(files), tuple(skipped), digests)
 
 
@@ -105,21 +140,34 @@ def read_corpus(corpus: Path, max_bytes: int | None = None) -> list[RawDocument]
     return scan_corpus(corpus, max_bytes)[0]
 
 
-def scan_corpus(corpus: Path, max_bytes: int | None = None) -> tuple[list[RawDocument], list[Skipped]]:
+def scan_corpus(corpus: Path, max_bytes: int | None = None, *, limits: Limits | None = None,
+                cache: ParseCache | None = None, outside_links: bool = False,
+                cancelled: threading.Event | None = None) -> tuple[list[RawDocument], list[Skipped]]:
     """Read every supported document; unreadable, undecodable, binary or too large files
-    (over ``max_bytes``), and PDF or Word files that cannot be parsed (or a PDF without a
-    text layer), are skipped with a warning and returned with the reason.
+    (over ``max_bytes``), PDF or Word files that cannot be parsed (or a PDF without a
+    text layer), files whose name is not UTF-8 and links out of the folder (unless
+    ``outside_links``) are skipped with a warning and returned with the reason.
+
+    With ``limits``, PDF and Word files are parsed in a child process bounded by them
+    (:mod:`ingest.bounded`), and every file's text is bounded by ``limits.max_chars``;
+    with ``cache``, a file parsed before (same bytes, name, readers and limits) is not
+    parsed again (:mod:`ingest.parse_cache`). ``cancelled`` stops the scan (raising
+    :class:`~ingest.bounded.Cancelled`) when another thread sets it.
 
     Identical documents (same bytes) are read once; the later copies count as skipped.
     """
     corpus = Path(corpus)
     _require_folder(corpus)
     documents: list[RawDocument] = []
-    skipped: list[Skipped] = []
+    paths, skipped = _files(corpus, outside_links)
+    for odd in skipped:
+        log.warning("skipping %s: %s", odd.source, odd.reason)
     seen: dict[str, str] = {}
-    for path in _files(corpus):
+    for path in paths:
+        if cancelled is not None and cancelled.is_set():
+            raise Cancelled(str(corpus.name))
         source = path.relative_to(corpus).as_posix()
-        document = _read(path, source, max_bytes, seen)
+        document = _read(path, source, max_bytes, seen, limits, cache, cancelled)
         if isinstance(document, Skipped):
             log.warning("skipping %s: %s", source, document.reason)
             skipped.append(document)
@@ -146,7 +194,8 @@ def _bytes(path: Path, source: str, max_bytes: int | None) -> bytes | Skipped:
         return Skipped(source, f"cannot read it ({(error.strerror or type(error).__name__).lower()})")
 
 
-def _read(path: Path, source: str, max_bytes: int | None, seen: dict[str, str]) -> RawDocument | Skipped:
+def _read(path: Path, source: str, max_bytes: int | None, seen: dict[str, str], limits: Limits | None = None,
+          cache: ParseCache | None = None, cancelled: threading.Event | None = None) -> RawDocument | Skipped:
     """One document, or why it is skipped; ``seen`` maps the digests read so far to their file."""
     data = _bytes(path, source, max_bytes)
     if isinstance(data, Skipped):
@@ -154,12 +203,34 @@ def _read(path: Path, source: str, max_bytes: int | None, seen: dict[str, str]) 
     digest = hashlib.sha256(data).hexdigest()
     if digest in seen:  # only files read well are seen: the same bytes would read the same
         return Skipped(source, f"same content as {seen[digest]}")
+    suffix = path.suffix.lower()
+    limits_key = limits.key() if limits else "unbounded"
+    outcome = cache.get(digest, source, limits_key) if cache is not None else None
+    if outcome is None:
+        outcome = _extract(suffix, data, source, limits, cancelled)
+        if cache is not None:
+            cache.put(digest, source, limits_key, outcome)
+    if isinstance(outcome, str):
+        return Skipped(source, outcome)
+    seen[digest] = source
+    return RawDocument(source, outcome.text, digest, outcome.page_starts)
+
+
+def _extract(suffix: str, data: bytes, source: str, limits: Limits | None,
+             cancelled: threading.Event | None) -> Extracted | str:
+    """The file's text, or the reason it cannot be read (a str)."""
     try:
-        extracted = READERS[path.suffix.lower()](data, source)
+        if limits is not None and suffix in BOUNDED:
+            return read_bounded(suffix, data, source, limits, cancelled)
+        extracted = READERS[suffix](data, source)
+        if limits is not None and limits.max_chars is not None and len(extracted.text) > limits.max_chars:
+            return (f"{len(extracted.text):,} characters of text, over the max_document_chars setting "
+                    f"({limits.max_chars:,})")
+        return extracted
     except Unreadable as error:
-        return Skipped(source, str(error))
+        return str(error)
+    except Cancelled:
+        raise
     except Exception as error:  # a parser's bug on a hostile file skips that file only
         log.debug("reading %s failed", source, exc_info=True)
-        return Skipped(source, f"cannot read it ({type(error).__name__})")
-    seen[digest] = source
-    return RawDocument(source, extracted.text, digest, extracted.page_starts)
+        return f"cannot read it ({type(error).__name__})"

@@ -1,0 +1,193 @@
+"""Parse one untrusted binary file (PDF, Word) in a child process with limits on its CPU
+time, memory and size, so that a tiny hostile file cannot take the machine.
+
+An 8 KB PDF whose pages share one compressed content stream took pypdf 89 s; a 103 KB
+.docx whose ``document.xml`` unpacks to 30 MB took python-docx 94 s and 526 MB. In a
+child, such a file costs at most ``parse_cpu_seconds`` of CPU and ``parse_memory_mb`` of
+memory above what the child starts with, and is then skipped with one line naming the
+limit; the parent (the ingest, or the server) is never at risk.
+
+Children are forked from a small fork server (:mod:`multiprocessing`'s "forkserver"),
+started once per process with only the readers imported, so a file costs one fork
+(milliseconds), not a new interpreter, and a child never inherits the server's threads
+or models.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import signal
+import threading
+from dataclasses import dataclass
+
+from .formats import Extracted, Unreadable
+
+__all__ = ["Limits", "read_bounded"]
+
+_lock = threading.Lock()
+_context = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one file's parse may use (``None``: no limit). The ingest settings hold the
+    defaults and say how each was chosen (:class:`core.settings.IngestSettings`)."""
+
+    cpu_seconds: float | None = None
+    memory_mb: int | None = None
+    max_pages: int | None = None
+    max_chars: int | None = None
+
+    @classmethod
+    def of(cls, settings) -> Limits:
+        """The parse limits of the ingest settings (:class:`core.settings.Settings`)."""
+        return cls(cpu_seconds=settings.parse_cpu_seconds, memory_mb=settings.parse_memory_mb,
+                   max_pages=settings.max_document_pages, max_chars=settings.max_document_chars)
+
+    def key(self) -> str:
+        """What a parse's outcome depends on besides the file (for the parse cache)."""
+        return f"cpu={self.cpu_seconds};mem={self.memory_mb};pages={self.max_pages};chars={self.max_chars}"
+
+
+def _get_context():
+    global _context
+    with _lock:
+        if _context is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["ingest.bounded", "ingest.pdf", "ingest.word"])
+            _context = context
+        return _context
+
+
+def _virtual_bytes() -> int:
+    """This process's virtual memory size now (what RLIMIT_AS counts)."""
+    with open("/proc/self/statm", encoding="ascii") as handle:
+        return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _peak_virtual_bytes() -> int:
+    """The most virtual memory this process has had (VmPeak), or 0 when unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _child(connection, suffix: str, data: bytes, source: str, limits: Limits) -> None:
+    import resource
+
+    if limits.cpu_seconds is not None:
+        seconds = max(1, math.ceil(limits.cpu_seconds))
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 2))
+    near_ceiling = None
+    if limits.memory_mb is not None:
+        try:
+            start = _virtual_bytes()
+            ceiling = start + int(limits.memory_mb) * 2**20
+            resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
+            near_ceiling = start + int(limits.memory_mb) * 2**20 * 0.9
+        except (OSError, ValueError):  # no /proc: the CPU limit still holds
+            pass
+
+    def out_of_memory() -> bool:
+        # libxml2 reports a failed allocation as a syntax error, pypdf as whatever it was
+        # doing: a failure after the process came near its ceiling is the memory limit.
+        return near_ceiling is not None and _peak_virtual_bytes() >= near_ceiling
+
+    try:
+        extracted = _parse(suffix, data, source, limits)
+        connection.send(("ok", extracted.text, extracted.page_starts))
+    except MemoryError:
+        connection.send(("memory", "", None))
+    except Unreadable as error:
+        connection.send(("memory", "", None) if out_of_memory() else ("unreadable", str(error), None))
+    except Exception as error:  # noqa: BLE001 - a parser's bug on a hostile file skips that file only
+        connection.send(("memory", "", None) if out_of_memory() else ("error", type(error).__name__, None))
+    finally:
+        connection.close()
+
+
+def _parse(suffix: str, data: bytes, source: str, limits: Limits) -> Extracted:
+    """The reader of ``suffix`` on ``data``, with the page and character limits."""
+    from .pdf import read_pdf
+    from .readers import READERS
+
+    if suffix == ".pdf":
+        extracted = read_pdf(data, source, max_pages=limits.max_pages)
+    else:
+        extracted = READERS[suffix](data, source)
+    if limits.max_chars is not None and len(extracted.text) > limits.max_chars:
+        raise Unreadable(f"{len(extracted.text):,} characters of text, over the max_document_chars "
+                         f"setting ({limits.max_chars:,})")
+    return extracted
+
+
+def _over_memory(limits: Limits) -> Unreadable:
+    return Unreadable(f"parsing it needed more than the parse_memory_mb setting ({limits.memory_mb} MB)")
+
+
+def _over_cpu(limits: Limits) -> Unreadable:
+    return Unreadable(f"parsing it took more than the parse_cpu_seconds setting ({limits.cpu_seconds:g} s)")
+
+
+def read_bounded(suffix: str, data: bytes, source: str, limits: Limits,
+                 cancelled: threading.Event | None = None) -> Extracted:
+    """Parse ``data`` as ``suffix`` in a child process within ``limits``; raises
+    :class:`Unreadable` naming the limit a file went over (or why it cannot be read).
+    ``cancelled``, when set by another thread (a client that went away), kills the child
+    and raises :class:`Cancelled`."""
+    context = _get_context()
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(sender, suffix, data, source, limits), daemon=True)
+    process.start()
+    sender.close()
+    # CPU time bounds the parse; the wall clock only guards against a child that sleeps or
+    # is starved (2 cores shared with embedding): generous, and never the usual stop.
+    wall = None if limits.cpu_seconds is None else 4 * limits.cpu_seconds + 30
+    message = None
+    try:
+        waited = 0.0
+        while True:
+            if cancelled is not None and cancelled.is_set():
+                raise Cancelled(source)
+            if receiver.poll(0.25):
+                try:
+                    message = receiver.recv()
+                except (EOFError, OSError):
+                    message = None
+                break
+            waited += 0.25
+            if not process.is_alive() and not receiver.poll(0):
+                break
+            if wall is not None and waited > wall:
+                break
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.join(2)
+        if process.is_alive():
+            process.kill()
+            process.join(5)
+    if message is None:
+        code = process.exitcode
+        if code in (-signal.SIGXCPU, -signal.SIGKILL) or code is None:
+            raise _over_cpu(limits)
+        raise Unreadable(f"the parser stopped (exit code {code})")
+    kind, text, page_starts = message
+    if kind == "ok":
+        return Extracted(text, None if page_starts is None else tuple(page_starts))
+    if kind == "memory":
+        raise _over_memory(limits)
+    if kind == "unreadable":
+        raise Unreadable(text)
+    raise Unreadable(f"cannot read it ({text})")
+
+
+class Cancelled(Exception):
+    """The parse was stopped because its client went away."""
