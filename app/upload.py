@@ -15,17 +15,22 @@ import os
 import re
 import tempfile
 import threading
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import Settings
-from ingest import KINDS, READERS, CorpusError, IndexProblem, Unreadable, ingest
+from ingest import KINDS, READERS, CorpusError, IndexProblem, ingest, parse_checked
 
 from .guard import is_loopback
 
 log = logging.getLogger(__name__)
 
 MAX_NAME = 200
+MAX_NAME_BYTES = 255  # NAME_MAX of ext4, xfs, btrfs, APFS
+# Format characters (zero-width space and joiners, bidi controls such as U+202E), line and
+# paragraph separators (U+2028, U+2029) and other controls (U+0085): invisible in a name.
+_INVISIBLE = {"Cf", "Zl", "Zp", "Cc", "Co", "Cn", "Cs"}
 _lock = threading.Lock()  # one upload's save-and-ingest at a time
 
 
@@ -65,39 +70,74 @@ def upload_refusal(settings: Settings) -> str | None:
 def checked_name(name: object) -> str:
     """A plain file name of a supported type, or UploadRefused saying what is wrong.
 
+    Names are limited by bytes (what a file system allows), and a name that could pass
+    for another one is refused: invisible or bidi-control characters, line separators,
+    look-alike dots and slashes, or a form that is not NFC (a citation must never show a
+    planted document under a trusted name).
+
     >>> checked_name("notes.PDF")
     'notes.PDF'
     >>> checked_name("../etc/passwd.txt")
     Traceback (most recent call last):
     app.upload.UploadRefused: a file name without folders, please ('../etc/passwd.txt')
+    >>> checked_name("calcinosis\u200b_cutis.txt")
+    Traceback (most recent call last):
+    app.upload.UploadRefused: 'calcinosis\u200b_cutis.txt' has an invisible, bidi-control or separator character (U+200B) in its name
     """
     if not isinstance(name, str) or not name.strip():
         raise UploadRefused("the file has no name")
     if len(name) > MAX_NAME:
         raise UploadRefused(f"the file name is over {MAX_NAME} characters")
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise UploadRefused(f"the file name is over {MAX_NAME_BYTES} bytes in UTF-8")
     if "/" in name or "\\" in name or name in (".", ".."):
         raise UploadRefused(f"a file name without folders, please ({name!r})")
     if name.startswith(".") or re.search(r"[\x00-\x1f\x7f]", name):
         raise UploadRefused(f"{name!r} is a hidden file or has control characters in its name")
+    odd = next((c for c in name if unicodedata.category(c) in _INVISIBLE), None)
+    if odd is not None:
+        raise UploadRefused(f"{name!r} has an invisible, bidi-control or separator character "
+                            f"(U+{ord(odd):04X}) in its name")
+    if unicodedata.normalize("NFC", name) != name:
+        raise UploadRefused(f"{name!r} is not in Unicode normal form C; rename it (its letters are "
+                            "composed of parts)")
+    look_alike = next((c for c in name if c not in "./\\" and unicodedata.normalize("NFKC", c) in ".\\/"), None)
+    if look_alike is not None:
+        raise UploadRefused(f"{name!r} has a character that looks like a dot or slash (U+{ord(look_alike):04X})")
     suffix = Path(name).suffix.lower()
     if suffix not in READERS:
         raise UploadRefused(f"{name!r}: only {KINDS} files can be added")
     return name
 
 
+def _same_name(corpus: Path, name: str) -> str | None:
+    """Another file of the corpus folder whose name differs from ``name`` only in case
+    (or compatibility form), or None."""
+    key = unicodedata.normalize("NFKC", name).casefold()
+    try:
+        for entry in os.scandir(corpus):
+            other = entry.name
+            if other != name and unicodedata.normalize("NFKC", other).casefold() == key:
+                return other
+    except OSError:
+        return None
+    return None
+
+
 def check_content(name: str, data: bytes, settings: Settings) -> None:
-    """The CLI's limits on one file's bytes: size, then that its reader can read it."""
+    """The CLI's limits on one file's bytes: size, then that its reader can read it
+    (a PDF or Word file in a bounded child process, as the ingest does; the parse is
+    kept in the parse cache, so the ingest that follows does not parse it again)."""
     limit = int(settings.max_document_mb * 1_000_000)
     if len(data) > limit:
         raise UploadRefused(f"{name}: {len(data) / 1e6:.1f} MB is over the max_document_mb setting "
                             f"({settings.max_document_mb:g} MB)", 413)
     if not data:
         raise UploadRefused(f"{name}: the file is empty")
-    try:
-        extracted = READERS[Path(name).suffix.lower()](data, name)
-    except Unreadable as problem:
-        raise UploadRefused(f"{name}: {problem}") from None
-    if not re.search(r"[A-Za-z]{2,}", extracted.text):
+    outcome = parse_checked(settings, name, data)
+    if isinstance(outcome, str):
+        raise UploadRefused(f"{name}: {outcome}")
+    if not re.search(r"[A-Za-z]{2,}", outcome.text):
         raise UploadRefused(f"{name}: no text in it")
 
 
@@ -113,7 +153,16 @@ def add_document(settings: Settings, name: object, data: bytes) -> Uploaded:
     corpus = Path(settings.corpus_dir)
     target = corpus / name
     with _lock:
-        if target.exists():
+        other = _same_name(corpus, name)
+        if other is not None:
+            raise UploadRefused(f"{other} is already in the corpus, a name that differs from {name!r} only "
+                                "in case or form; rename the file", 409)
+        try:
+            exists = target.exists()
+        except OSError as error:  # a name the file system refuses (too long, say)
+            raise UploadRefused(f"the corpus folder cannot take that name ({(error.strerror or 'error').lower()})",
+                                422) from None
+        if exists:
             if target.is_file() and hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(data).digest():
                 return Uploaded(name, 0, 0, "the same file is already in the corpus", already_there=True)
             raise UploadRefused(f"a different document named {name} is already in the corpus; rename the file",

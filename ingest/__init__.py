@@ -17,12 +17,12 @@ from .embedders import make_embedder, packaged_minilm_path
 from .formats import Unreadable
 from .loaded import LoadedIndex
 from .pipeline import IngestReport, ingest
-from .readers import KINDS, READERS, CorpusError, read_corpus
+from .readers import KINDS, READERS, CorpusError, parse_checked, read_corpus
 from .storage import IndexProblem, Storage, check_compatible, index_manifest, storage_for
 from .storage.files import load_index, read_manifest
 from .storage.pgdb import postgres_engine, redact_url
 
 __all__ = ["KINDS", "READERS", "CorpusError", "IndexProblem", "IngestReport", "LoadedIndex", "Storage",
            "Unreadable", "check_compatible", "clean_page", "index_manifest", "ingest", "load_index", "make_embedder",
-           "packaged_minilm_path", "postgres_engine", "read_corpus", "read_manifest", "redact_url",
+           "packaged_minilm_path", "parse_checked", "postgres_engine", "read_corpus", "read_manifest", "redact_url",
            "storage_for"]

@@ -54,6 +54,11 @@ class ParseCache:
         self.hits = 0
         self.misses = 0
 
+    @classmethod
+    def of(cls, settings) -> ParseCache:
+        """The cache of these settings' data directory: ``<home>/parse-cache``."""
+        return cls(Path(settings.home) / "parse-cache")
+
     def _path(self, sha256: str, source: str, limits_key: str) -> Path:
         key = hashlib.sha256(f"{sha256}\t{source}\t{limits_key}\t{parser_version()}".encode(
             "utf-8", "surrogateescape")).hexdigest()

@@ -184,7 +184,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
         if _up_to_date(intact, _signature(settings, embedder, None, corpus_dir, fingerprint.digest), embedder):
             storage.tidy()
             return _unchanged_report(intact, began, where, _unchanged_skips(intact, fingerprint))
-        parsed = ParseCache(Path(settings.home) / "parse-cache")
+        parsed = ParseCache.of(settings)
         raw_documents, skipped = scan_corpus(corpus_dir, max_bytes, limits=Limits.of(settings), cache=parsed,
                                              outside_links=settings.follow_outside_links, cancelled=cancelled)
         log.info("%d file(s) taken from the parse cache, %d parsed", parsed.hits, parsed.misses)

@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .bounded import Cancelled, Limits, read_bounded
 from .formats import Extracted, Reader, Unreadable, html_to_text, read_html, read_text
@@ -18,7 +18,7 @@ from .word import read_docx
 log = logging.getLogger(__name__)
 
 __all__ = ["READERS", "SUFFIXES", "CorpusError", "CorpusFingerprint", "RawDocument", "Skipped",
-           "fingerprint_corpus", "html_to_text", "read_corpus", "scan_corpus"]
+           "fingerprint_corpus", "html_to_text", "parse_checked", "read_corpus", "scan_corpus"]
 # The reader of each file suffix; a file with another suffix is not part of the corpus.
 READERS: dict[str, Reader] = {
     ".txt": read_text, ".md": read_text, ".markdown": read_text,
@@ -203,17 +203,30 @@ def _read(path: Path, source: str, max_bytes: int | None, seen: dict[str, str], 
     digest = hashlib.sha256(data).hexdigest()
     if digest in seen:  # only files read well are seen: the same bytes would read the same
         return Skipped(source, f"same content as {seen[digest]}")
-    suffix = path.suffix.lower()
-    limits_key = limits.key() if limits else "unbounded"
-    outcome = cache.get(digest, source, limits_key) if cache is not None else None
-    if outcome is None:
-        outcome = _extract(suffix, data, source, limits, cancelled)
-        if cache is not None:
-            cache.put(digest, source, limits_key, outcome)
+    outcome = _parsed(data, digest, source, limits, cache, cancelled)
     if isinstance(outcome, str):
         return Skipped(source, outcome)
     seen[digest] = source
     return RawDocument(source, outcome.text, digest, outcome.page_starts)
+
+
+def parse_checked(settings, source: str, data: bytes) -> Extracted | str:
+    """One file's text as an ingest with these settings reads it (bounded, and kept in
+    the parse cache for that ingest), or the reason it cannot be read: what an upload
+    checks before the file is saved."""
+    return _parsed(data, hashlib.sha256(data).hexdigest(), source, Limits.of(settings), ParseCache.of(settings))
+
+
+def _parsed(data: bytes, digest: str, source: str, limits: Limits | None, cache: ParseCache | None,
+            cancelled: threading.Event | None = None) -> Extracted | str:
+    """The file's text or why it cannot be read, from the cache when it was parsed before."""
+    limits_key = limits.key() if limits else "unbounded"
+    outcome = cache.get(digest, source, limits_key) if cache is not None else None
+    if outcome is None:
+        outcome = _extract(PurePosixPath(source).suffix.lower(), data, source, limits, cancelled)
+        if cache is not None:
+            cache.put(digest, source, limits_key, outcome)
+    return outcome
 
 
 def _extract(suffix: str, data: bytes, source: str, limits: Limits | None,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SEED
+from conftest import REPO, SEED, client_for
 
 from ingest.storage.folders import current_version
 
@@ -173,8 +173,6 @@ def test_a_file_name_that_is_not_utf8_is_skipped_and_the_rest_ingested(settings,
 
 # -- 6. links out of the corpus folder are not followed ------------------------------------------
 def test_a_symlink_out_of_the_corpus_is_not_indexed_or_served(settings, fake_embedder, tmp_path):
-    from conftest import client_for
-
     from ingest import embedders, ingest, load_index
 
     secret = tmp_path / "outside" / "secret.txt"
@@ -195,3 +193,47 @@ def test_a_symlink_out_of_the_corpus_is_not_indexed_or_served(settings, fake_emb
         embedders._cache.pop(fake_embedder.name, None)
     allowed = ingest(settings.model_copy(update={"follow_outside_links": True}), embedder=fake_embedder)
     assert "passwd.txt" in load_index(settings.index_path).documents and not allowed.unchanged
+
+
+# -- 4. upload names that could pass for another document, or that the disk refuses -----------
+@pytest.mark.parametrize(("name", "status", "says"), [
+    ("\u00e9" * 130 + ".txt", 422, "over 255 bytes"),
+    ("calcinosis\u200b_cutis.txt", 422, "U+200B"),
+    ("notes\u202etxt.md", 422, "U+202E"),
+    ("notes\u0085.txt", 422, "U+0085"),
+    ("notes\u2028.txt", 422, "U+2028"),
+    ("notes\uff0etxt.md", 422, "looks like a dot"),
+    ("cafe\u0301.txt", 422, "normal form C"),
+    ("CALCINOSIS_CUTIS.txt", 409, "only in case"),
+])
+def test_upload_names_that_could_pass_for_another_are_refused(app_settings, name, status, says):
+    from test_upload import NOTE, served, upload
+
+    before = served(app_settings)
+    files = sorted(p.name for p in Path(app_settings.corpus_dir).iterdir())
+    with client_for(app_settings) as client:
+        response = upload(client, name, NOTE.encode())
+    assert response.status_code == status and says in response.json()["error"], response.text
+    assert "\n" not in response.json()["error"]
+    assert sorted(p.name for p in Path(app_settings.corpus_dir).iterdir()) == files
+    assert served(app_settings) == before
+
+
+def test_an_uploaded_bomb_is_refused_within_the_limit_and_its_parse_is_kept(app_settings, monkeypatch):
+    from test_upload import served, upload
+
+    from bench.attack.bombs import pdf_bomb
+    from ingest import readers
+
+    parsed: list[str] = []
+    real = readers.read_bounded
+    monkeypatch.setattr(readers, "read_bounded", lambda suffix, data, source, *a: parsed.append(source)
+                        or real(suffix, data, source, *a))
+    limited = app_settings.model_copy(update={"parse_cpu_seconds": 2})
+    before = served(limited)
+    with client_for(limited) as client:
+        for _ in range(2):
+            response = upload(client, "bomb.pdf", pdf_bomb(pages=12, operators=300_000))
+            assert response.status_code == 422 and "parse_cpu_seconds" in response.json()["error"], response.text
+    assert parsed == ["bomb.pdf"], "the second upload of the same bytes parsed it again"
+    assert served(limited) == before and not (Path(limited.corpus_dir) / "bomb.pdf").exists()
