@@ -161,10 +161,14 @@ def create_api(settings: Settings) -> FastAPI:
         return _error(error.status_code, detail)
 
     @api.get("/healthz", responses=_errors(400, 503))
-    def healthz() -> JSONResponse:
+    def healthz(deep: bool = Query(False, description=(
+            "Also verify every served file's checksum (at most once per 10 s; later calls "
+            "get that result)."))) -> JSONResponse:
+        """200 when the index loads (or is loaded) intact; 503 with one line when it is
+        missing or damaged. ``?deep=1`` also reads every served file against its checksum."""
         try:
             summary = manifest_summary(settings)
-            check_served(settings)  # damage on disk since the index was loaded
+            check_served(settings, deep=deep)  # damage on disk since the index was loaded
         except IndexProblem as problem:
             return _error(503, public_message(problem, settings), status="index unreadable")
         body = {"status": "ok" if summary else "no index", "index_loaded": engine_loaded(settings),

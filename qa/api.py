@@ -72,10 +72,11 @@ def _where(settings: Settings) -> str:
     return settings.database_url if settings.vector_store == "postgres" else str(Path(settings.index_path))
 
 
-def check_served(settings: Settings) -> None:
+def check_served(settings: Settings, deep: bool = False) -> None:
     """Raise IndexProblem when what is served was found damaged and has not changed since,
     or changed since it was loaded and no longer loads intact (for health checks: cheap
-    while nothing changes; an index never loaded yet is not loaded here)."""
+    while nothing changes; an index never loaded yet is not loaded here). ``deep``: also
+    every served file against its checksum (:func:`verify_served`)."""
     where = _where(settings)
     state = storage_for(settings).state()
     with _lock:
@@ -86,6 +87,36 @@ def check_served(settings: Settings) -> None:
             raise checked[1]
     elif loaded:
         get_engine(settings)
+    if deep:
+        verify_served(settings)
+
+
+# A deep check reads every served file (about 0.1 s per 10k chunks): a monitor polling
+# /healthz?deep=1 every second costs at most one read per this many seconds.
+DEEP_CHECK_SECONDS = 10.0
+_deep: dict[str, tuple[float, IndexProblem | None]] = {}
+
+
+def verify_served(settings: Settings) -> None:
+    """Raise IndexProblem unless every served file matches its checksum now (byte damage
+    that left sizes and times alone included); at most one read per
+    :data:`DEEP_CHECK_SECONDS` per index, later calls get the last result."""
+    import time
+
+    where = _where(settings)
+    with _lock:
+        last = _deep.get(where)
+    if last is None or time.monotonic() - last[0] >= DEEP_CHECK_SECONDS:
+        storage = storage_for(settings)
+        problem = None
+        if storage.current() is not None and storage.intact_manifest() is None:
+            problem = IndexProblem("the served index does not match its checksums (damaged on disk); "
+                                   "run `sourceqa ingest` to rebuild it")
+        last = (time.monotonic(), problem)
+        with _lock:
+            _deep[where] = last
+    if last[1] is not None:
+        raise last[1]
 
 
 def engine_loaded(settings: Settings) -> bool:

@@ -237,3 +237,25 @@ def test_an_uploaded_bomb_is_refused_within_the_limit_and_its_parse_is_kept(app_
             assert response.status_code == 422 and "parse_cpu_seconds" in response.json()["error"], response.text
     assert parsed == ["bomb.pdf"], "the second upload of the same bytes parsed it again"
     assert served(limited) == before and not (Path(limited.corpus_dir) / "bomb.pdf").exists()
+
+
+# -- 8. /healthz?deep=1 finds byte damage that leaves sizes and times alone --------------------
+def test_deep_healthz_finds_byte_damage_that_the_cheap_one_cannot(app_settings, monkeypatch):
+    from qa import api
+
+    version = current_version(app_settings.index_path)
+    target = version / "chunks.jsonl"
+    with client_for(app_settings) as client:
+        assert client.post("/api/ask", json={"question": "What is calcinosis cutis?"}).status_code == 200
+        assert client.get("/healthz", params={"deep": 1}).status_code == 200
+        stat = target.stat()
+        data = bytearray(target.read_bytes())
+        data[10] ^= 0x01  # one bit, same size
+        target.write_bytes(bytes(data))
+        os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the same time
+        assert client.get("/healthz").status_code == 200  # the cheap check cannot see it
+        assert client.get("/healthz", params={"deep": 1}).status_code == 200  # within 10 s: the last result
+        monkeypatch.setattr(api, "DEEP_CHECK_SECONDS", 0.0)
+        deep = client.get("/healthz", params={"deep": 1})
+        assert deep.status_code == 503 and "checksums" in deep.json()["error"], deep.text
+        assert "\n" not in deep.json()["error"] and str(app_settings.home) not in deep.text
