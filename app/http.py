@@ -12,8 +12,10 @@ A client chooses its backend only among the ``api_llms`` setting's names.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -249,8 +251,13 @@ def create_api(settings: Settings) -> FastAPI:
         from .upload import UploadRefused, add_document
 
         data = await request.body()
+        cancelled = threading.Event()  # a client that goes away stops the parse and the ingest
+        work = asyncio.ensure_future(run_in_threadpool(add_document, settings, name, data, cancelled))
+        while not (await asyncio.wait({work}, timeout=0.5))[0]:
+            if not cancelled.is_set() and await request.is_disconnected():
+                cancelled.set()
         try:
-            added = await run_in_threadpool(add_document, settings, name, data)
+            added = work.result()
         except UploadRefused as refused:
             return _error(refused.status, str(refused))
         return JSONResponse({"source": added.source, "sections": added.sections, "chunks": added.chunks,

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import Settings
-from ingest import KINDS, READERS, CorpusError, IndexProblem, ingest, parse_checked
+from ingest import KINDS, READERS, CorpusError, IndexProblem, ingest, parse_checked, pending
+from ingest.bounded import Cancelled
 
 from .guard import is_loopback
 
@@ -124,7 +125,7 @@ def _same_name(corpus: Path, name: str) -> str | None:
     return None
 
 
-def check_content(name: str, data: bytes, settings: Settings) -> None:
+def check_content(name: str, data: bytes, settings: Settings, cancelled: threading.Event | None = None) -> None:
     """The CLI's limits on one file's bytes: size, then that its reader can read it
     (a PDF or Word file in a bounded child process, as the ingest does; the parse is
     kept in the parse cache, so the ingest that follows does not parse it again)."""
@@ -134,42 +135,63 @@ def check_content(name: str, data: bytes, settings: Settings) -> None:
                             f"({settings.max_document_mb:g} MB)", 413)
     if not data:
         raise UploadRefused(f"{name}: the file is empty")
-    outcome = parse_checked(settings, name, data)
+    try:
+        outcome = parse_checked(settings, name, data, cancelled)
+    except Cancelled:
+        log.warning("upload of %s stopped while it was parsed: its client went away", name)
+        raise UploadRefused(f"{name} was not added: the upload was cancelled", 499) from None
     if isinstance(outcome, str):
         raise UploadRefused(f"{name}: {outcome}")
     if not re.search(r"[A-Za-z]{2,}", outcome.text):
         raise UploadRefused(f"{name}: no text in it")
 
 
-def add_document(settings: Settings, name: object, data: bytes) -> Uploaded:
+def add_document(settings: Settings, name: object, data: bytes,
+                 cancelled: threading.Event | None = None) -> Uploaded:
     """Check ``data``, save it as ``name`` in the corpus folder and ingest; UploadRefused
     (with an HTTP status) when it is not taken. The index the server answers from changes
-    only when the ingest succeeded."""
+    only when the ingest succeeded. The file is marked pending (:mod:`ingest.pending`)
+    until this returns, so a server killed during the ingest does not index it at its
+    next start. ``cancelled`` (set when the client went away) stops the parse and the
+    ingest and takes the file out again."""
     refusal = upload_refusal(settings)
     if refusal:
         raise UploadRefused(refusal, 403)
     name = checked_name(name)
-    check_content(name, data, settings)
-    corpus = Path(settings.corpus_dir)
-    target = corpus / name
+    check_content(name, data, settings, cancelled)
     with _lock:
-        other = _same_name(corpus, name)
-        if other is not None:
-            raise UploadRefused(f"{other} is already in the corpus, a name that differs from {name!r} only "
-                                "in case or form; rename the file", 409)
-        try:
-            exists = target.exists()
-        except OSError as error:  # a name the file system refuses (too long, say)
-            raise UploadRefused(f"the corpus folder cannot take that name ({(error.strerror or 'error').lower()})",
-                                422) from None
-        if exists:
-            if target.is_file() and hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(data).digest():
-                return Uploaded(name, 0, 0, "the same file is already in the corpus", already_there=True)
-            raise UploadRefused(f"a different document named {name} is already in the corpus; rename the file",
-                                409)
+        return _save_and_ingest(settings, Path(settings.corpus_dir), name, data, cancelled)
+
+
+def _save_and_ingest(settings: Settings, corpus: Path, name: str, data: bytes,
+                     cancelled: threading.Event | None) -> Uploaded:
+    target = corpus / name
+    other = _same_name(corpus, name)
+    if other is not None:
+        raise UploadRefused(f"{other} is already in the corpus, a name that differs from {name!r} only "
+                            "in case or form; rename the file", 409)
+    try:
+        exists = target.exists()
+    except OSError as error:  # a name the file system refuses (too long, say)
+        raise UploadRefused(f"the corpus folder cannot take that name ({(error.strerror or 'error').lower()})",
+                            422) from None
+    if exists:
+        if target.is_file() and hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(data).digest():
+            return Uploaded(name, 0, 0, "the same file is already in the corpus", already_there=True)
+        raise UploadRefused(f"a different document named {name} is already in the corpus; rename the file", 409)
+    try:
+        marker = pending.begin(settings.home, corpus, name, data)
+    except OSError as error:
+        raise UploadRefused(f"the data folder cannot take the upload ({(error.strerror or 'error').lower()})",
+                            503) from None
+    try:
         _write(corpus, target, data)
         try:
-            report = ingest(settings)
+            report = ingest(settings, cancelled=cancelled)
+        except Cancelled:
+            target.unlink(missing_ok=True)
+            log.warning("upload of %s stopped: its client went away", name)
+            raise UploadRefused(f"{name} was not added: the upload was cancelled", 499) from None
         except (CorpusError, IndexProblem, OSError, ValueError) as error:
             target.unlink(missing_ok=True)
             log.warning("upload of %s not ingested: %s", name, error)
@@ -177,12 +199,14 @@ def add_document(settings: Settings, name: object, data: bytes) -> Uploaded:
         except BaseException:
             target.unlink(missing_ok=True)
             raise
-    counts = next((f for f in report.files if f.source == name), None)
-    if counts is None or counts.note:
-        why = counts.note if counts else next((s.reason for s in report.skipped if s.source == name), "skipped")
-        target.unlink(missing_ok=True)
-        ingest(settings)  # the index without it again
-        raise UploadRefused(f"{name} gave the index no text ({why})")
+        counts = next((f for f in report.files if f.source == name), None)
+        if counts is None or counts.note:
+            why = counts.note if counts else next((s.reason for s in report.skipped if s.source == name), "skipped")
+            target.unlink(missing_ok=True)
+            ingest(settings)  # the index without it again
+            raise UploadRefused(f"{name} gave the index no text ({why})")
+    finally:
+        pending.finish(marker)
     log.info("uploaded %s: %s", name, report.summary())
     return Uploaded(name, counts.sections, counts.chunks, report.summary())
 

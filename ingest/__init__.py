@@ -12,6 +12,7 @@ from a module inside. Where things live:
   ``storage.files`` on disk, ``storage.postgres`` and ``storage.pgdb`` in PostgreSQL.
 """
 
+from . import pending
 from .clean import clean_page
 from .embedders import make_embedder, packaged_minilm_path
 from .formats import Unreadable
@@ -24,5 +25,5 @@ from .storage.pgdb import postgres_engine, redact_url
 
 __all__ = ["KINDS", "READERS", "CorpusError", "IndexProblem", "IngestReport", "LoadedIndex", "Storage",
            "Unreadable", "check_compatible", "clean_page", "index_manifest", "ingest", "load_index", "make_embedder",
-           "packaged_minilm_path", "parse_checked", "postgres_engine", "read_corpus", "read_manifest", "redact_url",
+           "packaged_minilm_path", "parse_checked", "pending", "postgres_engine", "read_corpus", "read_manifest", "redact_url",
            "storage_for"]

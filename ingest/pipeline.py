@@ -21,16 +21,15 @@ from .embed import embed_missing, embedding_key
 from .embedders import Embedder, make_embedder
 from .keywords import KeywordIndex
 from .parse_cache import ParseCache
+from .pending import discard_unfinished
 from .readers import CorpusError, CorpusFingerprint, Skipped, fingerprint_corpus, scan_corpus
 from .spill import Spill, spill_folder
 from .storage import storage_for
 from .suggest import SUGGESTIONS_VERSION, suggest_questions
 
 log = logging.getLogger(__name__)
-# More new text than this and the ingest warns before it even cleans it: reading,
-# cleaning and chunking 30 MB takes a minute or more before the first batch is timed.
-# About a minute of embedding per MB on 2 CPU cores (the attack run: 30 MB, 55,067
-# chunks, a projected 30+ minutes).
+# More new text than this and the ingest warns before it even cleans it (about a minute
+# of embedding per MB on 2 cores; the attack run: 30 MB, 55,067 chunks, 30+ minutes).
 EARLY_WARN_BYTES = 2_000_000
 
 
@@ -175,6 +174,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
     storage = storage_for(settings, index_dir)
     where = storage.describe()
     max_bytes = int(settings.max_document_mb * 1_000_000)
+    discard_unfinished(settings.home, corpus_dir)  # uploads whose server stopped during their ingest
     fingerprint = fingerprint_corpus(corpus_dir, max_bytes, outside_links=settings.follow_outside_links)
 
     with storage.lock():

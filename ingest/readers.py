@@ -210,11 +210,12 @@ def _read(path: Path, source: str, max_bytes: int | None, seen: dict[str, str], 
     return RawDocument(source, outcome.text, digest, outcome.page_starts)
 
 
-def parse_checked(settings, source: str, data: bytes) -> Extracted | str:
+def parse_checked(settings, source: str, data: bytes, cancelled: threading.Event | None = None) -> Extracted | str:
     """One file's text as an ingest with these settings reads it (bounded, and kept in
     the parse cache for that ingest), or the reason it cannot be read: what an upload
     checks before the file is saved."""
-    return _parsed(data, hashlib.sha256(data).hexdigest(), source, Limits.of(settings), ParseCache.of(settings))
+    return _parsed(data, hashlib.sha256(data).hexdigest(), source, Limits.of(settings), ParseCache.of(settings),
+                   cancelled)
 
 
 def _parsed(data: bytes, digest: str, source: str, limits: Limits | None, cache: ParseCache | None,

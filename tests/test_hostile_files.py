@@ -259,3 +259,99 @@ def test_deep_healthz_finds_byte_damage_that_the_cheap_one_cannot(app_settings, 
         deep = client.get("/healthz", params={"deep": 1})
         assert deep.status_code == 503 and "checksums" in deep.json()["error"], deep.text
         assert "\n" not in deep.json()["error"] and str(app_settings.home) not in deep.text
+
+
+# -- 5. an upload killed during its ingest is not indexed at the next start (real server) -----
+def _server(tmp_path, corpus, **env):
+    from conftest import Server
+
+    home = tmp_path / "home"
+    environ = {"SOURCEQA_CORPUS_DIR": str(corpus), "SOURCEQA_LLM": "extractive", **env}
+    return Server(home, environ, tmp_path / "server.log").wait_ready(180), home
+
+
+def _long_text(sentences: int) -> bytes:
+    return "\n\n".join(f"Widget {i} weighs {i * 7 % 1000} grams and is kept in box {i % 97} of shelf {i % 13}."
+                       for i in range(sentences)).encode()
+
+
+def test_an_upload_whose_server_is_killed_during_its_ingest_is_discarded(tmp_path, seed_copy):
+    import signal
+    import threading
+    import time
+
+    import httpx
+
+    from ingest import load_index
+
+    server, home = _server(tmp_path, seed_copy)
+    try:
+        def post() -> None:
+            try:
+                httpx.post(server.url + "/api/upload", params={"name": "widgets.txt"}, content=_long_text(4000),
+                           headers={"Content-Type": "application/octet-stream"}, timeout=300)
+            except httpx.HTTPError:
+                pass  # the server is killed under it
+
+        client = threading.Thread(target=post, daemon=True)
+        client.start()
+        deadline = time.monotonic() + 120
+        while not (seed_copy / "widgets.txt").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (seed_copy / "widgets.txt").exists(), server.log.read_text()[-2000:]
+        time.sleep(1.0)  # embedding 4,000 sentences: the ingest is under way
+        assert list((home / "pending-uploads").glob("*.json"))
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait(10)
+        client.join(10)
+    finally:
+        server.stop()
+    restarted = _cli(home, seed_copy, "ingest")
+    assert restarted.returncode == 0, restarted.stderr
+    assert "discarded widgets.txt: its upload did not finish" in restarted.stderr
+    assert not (seed_copy / "widgets.txt").exists()
+    assert set(load_index(home / "index").documents) == {SEED.name}
+    assert not list((home / "pending-uploads").glob("*.json"))
+
+
+def test_unfinished_uploads_of_a_live_process_or_another_file_are_left_alone(tmp_path, seed_copy):
+    from ingest import pending
+
+    home = tmp_path / "home"
+    (seed_copy / "live.txt").write_text("Live upload.")
+    live = pending.begin(home, seed_copy, "live.txt", b"Live upload.")
+    (seed_copy / "changed.txt").write_text("Replaced since by the user.")
+    gone = pending.begin(home, seed_copy, "changed.txt", b"What was uploaded.")
+    entry = json.loads(gone.read_text())
+    gone.write_text(json.dumps({**entry, "pid": 2**22 + 1}))  # no such process
+    assert pending.discard_unfinished(home, seed_copy) == []
+    assert (seed_copy / "live.txt").exists() and (seed_copy / "changed.txt").exists()
+    assert live.exists() and not gone.exists()
+
+
+# -- 1 (cont.). an upload's work stops when its client goes away (real server) ----------------
+def test_an_upload_whose_client_disconnects_stops_its_parse(tmp_path, seed_copy):
+    import socket
+    import time
+
+    import httpx
+
+    from bench.attack.bombs import pdf_bomb
+
+    server, _ = _server(tmp_path, seed_copy, SOURCEQA_PARSE_CPU_SECONDS="600")
+    try:
+        body = pdf_bomb(pages=60, operators=300_000)  # about 8 minutes of pypdf, under the limit
+        request = (f"POST /api/upload?name=bomb.pdf HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                   f"Content-Type: application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", server.port)) as connection:
+            connection.sendall(request + body)
+            time.sleep(3)  # the parse is under way in its child
+        deadline = time.monotonic() + 30
+        while "stopped while it was parsed: its client went away" not in server.log.read_text() \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "its client went away" in server.log.read_text(), server.log.read_text()[-2000:]
+        assert not (seed_copy / "bomb.pdf").exists()
+        assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200
+    finally:
+        server.stop()

@@ -93,7 +93,7 @@ def test_exposed_with_a_token_uploads_need_the_token(app_settings):
 def test_a_failed_ingest_removes_the_file_and_keeps_the_index(app_settings, monkeypatch):
     import app.upload
 
-    def broken(settings):
+    def broken(settings, **options):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(app.upload, "ingest", broken)
