@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .api import attack_python_api
 from .client import MAIN_SETTINGS, Client, Context, Server
+from .files import attack_hostile_files
 from .harness import TOKEN, Product, Tally, kill_all, run, say, short
 from .index import attack_document_loss, attack_file_names, attack_index_damage, attack_ingest_cost
 from .server import (
@@ -40,9 +41,10 @@ ATTACKS: list[tuple[str, Callable[[Tally, Context], None], bool]] = [  # (name, 
     ("smaller items", attack_smaller_items, True),
     ("python API types", attack_python_api, False),
     ("schemathesis", attack_schemathesis, True),
+    ("hostile files", attack_hostile_files, False),  # its upload names need the server; the rest do not
 ]
 # Cheap and harmless first; the 6 model loads and 200 generated asks later; damage last.
-ORDER = [3, 4, 9, 10, 2, 1, 12, 11, 5, 6, 7, 8]
+ORDER = [3, 4, 9, 10, 2, 1, 12, 11, 13, 5, 6, 7, 8]
 
 
 def perform(number: int, ctx: Context) -> dict:
@@ -135,7 +137,7 @@ def attack_repo(repo: Path, only: list[int], keep: bool) -> dict:
         report["server_env"] = {"main": public_env(ctx.env, product),
                                 "token (smaller items c, d)": public_env(ctx.token_server.env, product)}
         wanted = [n for n in ORDER if n in only]
-        if any(ATTACKS[n - 1][2] for n in wanted) or 11 in wanted:
+        if any(ATTACKS[n - 1][2] for n in wanted) or 11 in wanted or 13 in wanted:
             try:
                 start_main_server(ctx)
             except RuntimeError as error:
@@ -161,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.attack", description=package_doc.split("\n\n")[0])
     parser.add_argument("--repo", type=Path, required=True, help="the checkout to attack")
     parser.add_argument("--out", type=Path, required=True, help="JSON report to write")
-    parser.add_argument("--only", help="comma-separated attack numbers (1-12; default: all)")
+    parser.add_argument("--only", help="comma-separated attack numbers (1-13; default: all)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, homes)")
     args = parser.parse_args(argv)
     only = [int(n) for n in args.only.split(",")] if args.only else list(range(1, len(ATTACKS) + 1))
