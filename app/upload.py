@@ -20,8 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import Settings
-from ingest import KINDS, READERS, CorpusError, IndexProblem, ingest, parse_checked, pending
-from ingest.bounded import Cancelled
+from ingest import (
+    KINDS,
+    READERS,
+    Cancelled,
+    CorpusError,
+    IndexProblem,
+    ingest,
+    parse_checked,
+    pending,
+)
 
 from .guard import is_loopback
 

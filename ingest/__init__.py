@@ -13,6 +13,7 @@ from a module inside. Where things live:
 """
 
 from . import pending
+from .bounded import Cancelled
 from .clean import clean_page
 from .embedders import make_embedder, packaged_minilm_path
 from .formats import Unreadable
@@ -23,7 +24,7 @@ from .storage import IndexProblem, Storage, check_compatible, index_manifest, st
 from .storage.files import load_index, read_manifest
 from .storage.pgdb import postgres_engine, redact_url
 
-__all__ = ["KINDS", "READERS", "CorpusError", "IndexProblem", "IngestReport", "LoadedIndex", "Storage",
+__all__ = ["KINDS", "READERS", "Cancelled", "CorpusError", "IndexProblem", "IngestReport", "LoadedIndex", "Storage",
            "Unreadable", "check_compatible", "clean_page", "index_manifest", "ingest", "load_index", "make_embedder",
            "packaged_minilm_path", "parse_checked", "pending", "postgres_engine", "read_corpus", "read_manifest", "redact_url",
            "storage_for"]
