@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 
 import numpy as np
 from tqdm import tqdm
 
+from .bounded import Cancelled
 from .embedders import Embedder
 from .spill import Spill
 
@@ -31,14 +33,16 @@ def embedding_key(embedder_name: str, dimension: int, text: str) -> str:
 
 
 def embed_missing(texts: list[str], keys: list[str], owners: list[int], cache: dict[str, np.ndarray],
-                  embedder: Callable[[], Embedder], progress: bool, spill: Spill
-                  ) -> tuple[np.ndarray, int]:
+                  embedder: Callable[[], Embedder], progress: bool, spill: Spill,
+                  cancelled: threading.Event | None = None) -> tuple[np.ndarray, int]:
     """Vectors for ``texts``, embedding once each key that is not cached yet; returns
     them and how many texts were embedded.
 
     ``owners[i]`` is the chunk row text ``i`` belongs to (a chunk, or one of its
     sentences): texts are embedded a group of chunks at a time (the embedder batches each
     group by length), each group spilled to disk, and progress is counted in chunks.
+    ``cancelled``, once set, stops it before the next group (raising
+    :class:`~ingest.bounded.Cancelled`); what was embedded stays spilled for the next run.
     """
     cache.update(spill.load(set(keys) - cache.keys()))
     first_of: dict[str, int] = {}
@@ -55,6 +59,8 @@ def embed_missing(texts: list[str], keys: list[str], owners: list[int], cache: d
         began = time.perf_counter()
         try:
             for number, (_, rows) in enumerate(sorted(groups.items())):
+                if cancelled is not None and cancelled.is_set():
+                    raise Cancelled("embedding")
                 vectors = model.embed([texts[i] for i in rows])
                 for i, vector in zip(rows, vectors):
                     cache[keys[i]] = vector

@@ -167,7 +167,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
 
     PDF and Word files are parsed in a bounded child process (:mod:`ingest.bounded`), and
     parses are cached by content (:mod:`ingest.parse_cache`): only changed files are parsed.
-    ``cancelled``, set by another thread (a client gone), stops it before anything is written."""
+    ``cancelled``, set by another thread (a client gone), stops its parse or embedding."""
     began = time.perf_counter()
     settings = settings or load_settings()
     corpus_dir = Path(corpus_dir or settings.corpus_dir)
@@ -219,7 +219,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
         keys = [embedding_key(identity["name"], identity["dimension"], t) for t in all_texts]
         owners = list(range(len(chunks))) + [s.chunk for s in sentences]
         spill = Spill(spill_folder(settings.home, where))
-        vectors, embedded = embed_missing(all_texts, keys, owners, cache, get_embedder, progress, spill)
+        vectors, embedded = embed_missing(all_texts, keys, owners, cache, get_embedder, progress, spill, cancelled)
         if vectors.shape[1] != identity["dimension"]:
             raise ValueError(f"embedder {identity['name']} says it gives {identity['dimension']} "
                              f"dimensions but gave {vectors.shape[1]}")

@@ -94,29 +94,31 @@ def check_served(settings: Settings, deep: bool = False) -> None:
 # A deep check reads every served file (about 0.1 s per 10k chunks): a monitor polling
 # /healthz?deep=1 every second costs at most one read per this many seconds.
 DEEP_CHECK_SECONDS = 10.0
-_deep: dict[str, tuple[float, IndexProblem | None]] = {}
+_deep: dict[str, tuple[float, object, IndexProblem | None]] = {}
 
 
 def verify_served(settings: Settings) -> None:
     """Raise IndexProblem unless every served file matches its checksum now (byte damage
     that left sizes and times alone included); at most one read per
-    :data:`DEEP_CHECK_SECONDS` per index, later calls get the last result."""
+    :data:`DEEP_CHECK_SECONDS` per index while what is served stays the same version and
+    files (a repair is checked at once), later calls get the last result."""
     import time
 
     where = _where(settings)
+    storage = storage_for(settings)
+    state = storage.state()
     with _lock:
         last = _deep.get(where)
-    if last is None or time.monotonic() - last[0] >= DEEP_CHECK_SECONDS:
-        storage = storage_for(settings)
+    if last is None or last[1] != state or time.monotonic() - last[0] >= DEEP_CHECK_SECONDS:
         problem = None
         if storage.current() is not None and storage.intact_manifest() is None:
             problem = IndexProblem("the served index does not match its checksums (damaged on disk); "
                                    "run `sourceqa ingest` to rebuild it")
-        last = (time.monotonic(), problem)
+        last = (time.monotonic(), state, problem)
         with _lock:
             _deep[where] = last
-    if last[1] is not None:
-        raise last[1]
+    if last[2] is not None:
+        raise last[2]
 
 
 def engine_loaded(settings: Settings) -> bool:

@@ -355,3 +355,26 @@ def test_an_upload_whose_client_disconnects_stops_its_parse(tmp_path, seed_copy)
         assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200
     finally:
         server.stop()
+
+
+def test_a_cancelled_ingest_stops_between_embedding_groups_and_writes_nothing(settings, fake_embedder):
+    import threading
+
+    from conftest import FakeEmbedder
+
+    from ingest import Cancelled, ingest
+
+    (Path(settings.corpus_dir) / "widgets.txt").write_bytes(_long_text(1500))  # hundreds of chunks
+    before = current_version(settings.index_path)
+    cancelled = threading.Event()
+
+    class GoneAfterOneGroup(FakeEmbedder):
+        def embed(self, texts):
+            cancelled.set()  # the client goes away while the first group is embedded
+            return super().embed(texts)
+
+    with pytest.raises(Cancelled):
+        ingest(settings, embedder=GoneAfterOneGroup(), cancelled=cancelled)
+    assert current_version(settings.index_path) == before
+    report = ingest(settings, embedder=FakeEmbedder())  # the next ingest finishes the work
+    assert report.documents == 2 and report.embedded > 0 and current_version(settings.index_path) != before

@@ -1,6 +1,7 @@
 """13. Hostile and odd files (issue 26), replayed from outside through the real CLI and
 server: parse bombs, a name that is not UTF-8, a link out of the corpus, a manifest edited
-under the index, upload names that pass for another document."""
+under the index, upload names that pass for another document, byte damage that only a
+deep health check can see."""
 
 from __future__ import annotations
 
@@ -77,6 +78,25 @@ def attack_hostile_files(t: Tally, ctx: Context) -> None:
         reply = ctx.client.request("POST", f"/api/upload?name={_quote(name)}", body,
                                    headers={"Content-Type": "application/octet-stream"})
         t.check(not 400 <= reply.status < 500, f"upload named {name!r} -> {reply}")
+    _deep_health(t, ctx)
+
+
+def _deep_health(t: Tally, ctx: Context) -> None:
+    """One bit flipped in the main server's chunk table, its size and time kept: the cheap
+    /healthz cannot see it, ?deep=1 must say 503, and after `ingest` 200 again."""
+    index = ctx.home / "index"
+    version = index / (index / "CURRENT").read_text().strip()
+    table = version / "chunks.jsonl"
+    stat = table.stat()
+    data = bytearray(table.read_bytes())
+    data[10] ^= 0x01
+    table.write_bytes(bytes(data))
+    os.utime(table, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    reply = ctx.client.get("/healthz?deep=1")
+    t.check(reply.status != 503, f"a bit flipped in chunks.jsonl (size and time kept): /healthz?deep=1 -> {reply}")
+    repair = ctx.product.cli(["ingest"], ctx.env, timeout=300)
+    reply = ctx.client.get("/healthz?deep=1")
+    t.check(repair.rc != 0 or reply.status != 200, f"after `ingest` (rc={repair.rc}): /healthz?deep=1 -> {reply}")
 
 
 def _quote(name: str) -> str:
