@@ -84,6 +84,9 @@ def attack_hostile_files(t: Tally, ctx: Context) -> None:
 def _deep_health(t: Tally, ctx: Context) -> None:
     """One bit flipped in the main server's chunk table, its size and time kept: the cheap
     /healthz cannot see it, ?deep=1 must say 503, and after `ingest` 200 again."""
+    warm = ctx.client.ask(timeout=120)  # the server loads and checks the version it serves
+    healthy = ctx.client.get("/healthz")
+    t.notes.append(f"before the damage: ask -> {warm.status}, /healthz -> {healthy.status}")
     index = ctx.home / "index"
     version = index / (index / "CURRENT").read_text().strip()
     table = version / "chunks.jsonl"
