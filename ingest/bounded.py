@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from .formats import Extracted, Unreadable
 
-__all__ = ["Limits", "read_bounded"]
+__all__ = ["Cancelled", "Limits", "parse_within", "read_bounded"]
 
 _lock = threading.Lock()
 _context = None
@@ -101,7 +101,7 @@ def _child(connection, suffix: str, data: bytes, source: str, limits: Limits) ->
         return near_ceiling is not None and _peak_virtual_bytes() >= near_ceiling
 
     try:
-        extracted = _parse(suffix, data, source, limits)
+        extracted = parse_within(suffix, data, source, limits)
         connection.send(("ok", extracted.text, extracted.page_starts))
     except MemoryError:
         connection.send(("memory", "", None))
@@ -113,8 +113,9 @@ def _child(connection, suffix: str, data: bytes, source: str, limits: Limits) ->
         connection.close()
 
 
-def _parse(suffix: str, data: bytes, source: str, limits: Limits) -> Extracted:
-    """The reader of ``suffix`` on ``data``, with the page and character limits."""
+def parse_within(suffix: str, data: bytes, source: str, limits: Limits) -> Extracted:
+    """The reader of ``suffix`` on ``data`` in this process, with the page and character
+    limits (the child runs it under the CPU and memory limits; a text file needs no child)."""
     from .pdf import read_pdf
     from .readers import READERS
 

@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .bounded import Cancelled, Limits, read_bounded
+from .bounded import Cancelled, Limits, parse_within, read_bounded
 from .formats import Extracted, Reader, Unreadable, html_to_text, read_html, read_text
 from .parse_cache import ParseCache
 from .pdf import read_pdf
@@ -236,11 +236,7 @@ def _extract(suffix: str, data: bytes, source: str, limits: Limits | None,
     try:
         if limits is not None and suffix in BOUNDED:
             return read_bounded(suffix, data, source, limits, cancelled)
-        extracted = READERS[suffix](data, source)
-        if limits is not None and limits.max_chars is not None and len(extracted.text) > limits.max_chars:
-            return (f"{len(extracted.text):,} characters of text, over the max_document_chars setting "
-                    f"({limits.max_chars:,})")
-        return extracted
+        return parse_within(suffix, data, source, limits or Limits())
     except Unreadable as error:
         return str(error)
     except Cancelled:
