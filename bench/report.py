@@ -156,7 +156,8 @@ def render(r: dict) -> str:
         "# Benchmarks", "",
         f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, no GPU; "
         f"Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()) + ".",
-        (f"One run, {'`--quick`' if r['quick'] else 'full'}: {r['cases']} curated questions answered end to end "
+        (f"One run, {'`--tiny`' if r.get('tiny') else '`--quick`' if r['quick'] else 'full'}: "
+        f"{r['cases']} curated questions answered end to end "
         f"by each side, ingest and retrieval (all 152 curated questions) repeated {r['repeats']} times; "
         f"{r['seconds'] / 60:.1f} minutes in all."), "",
         ("Reproduce: `make bench` (full, about 15 minutes) or `make bench-quick` (a few minutes), after "

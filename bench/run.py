@@ -2,9 +2,12 @@
 
 Every number in one run on one machine; each side runs in its own process so that
 peak memory is its own. ``--quick`` answers 6 questions and stops the scale part at
-100k chunks (a few minutes); the full run answers 20 and goes to 1M (about 15 minutes).
+100k chunks (a few minutes); the full run answers 20 and goes to 1M (about 15 minutes);
+``--tiny`` (the smoke test's) answers 1, once, and scales to 2,000 chunks only (about a
+minute). The raw numbers (results.json) and the plot (scale.svg) are written beside
+``--out``: into bench/ by default.
 
-    python -m bench.run [--quick] [--out bench/RESULTS.md]
+    python -m bench.run [--quick | --tiny] [--out bench/RESULTS.md]
 """
 
 from __future__ import annotations
@@ -64,13 +67,19 @@ def machine() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="6 questions, scale up to 100k chunks")
-    parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="6 questions, scale up to 100k chunks")
+    size.add_argument("--tiny", action="store_true",
+                      help="1 question, once, scale at 2,000 chunks (a smoke test)")
+    parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md",
+                        help="the report; results.json and scale.svg go beside it")
     args = parser.parse_args(argv)
-    cases, repeats = (6, 2) if args.quick else (20, 3)
-    sizes = [10_000, 50_000, 100_000] if args.quick else [10_000, 50_000, 100_000, 1_000_000]
+    cases, repeats = (1, 1) if args.tiny else (6, 2) if args.quick else (20, 3)
+    sizes = ([2_000] if args.tiny else [10_000, 50_000, 100_000] if args.quick
+             else [10_000, 50_000, 100_000, 1_000_000])
     began = time.perf_counter()
-    results: dict = {"machine": machine(), "quick": args.quick, "cases": cases, "repeats": repeats}
+    results: dict = {"machine": machine(), "quick": args.quick, "tiny": args.tiny, "cases": cases,
+                     "repeats": repeats}
     with tempfile.TemporaryDirectory() as scratch:
         for side in ("sourceqa", "baseline"):
             print(f"bench: {side}: cold ingest, warm ingest, retrieval, {cases} answers", flush=True)
@@ -83,13 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         _python("bench.scale", "--sizes", *map(str, sizes), "--out", str(out))
         results["scale"] = json.loads(out.read_text())
     results["seconds"] = time.perf_counter() - began
-    (BENCH / "results.json").write_text(json.dumps(results, indent=2))
-    (BENCH / "scale.svg").write_text(scale_plot_svg(results["scale"]))
+    folder = args.out.resolve().parent
+    (folder / "results.json").write_text(json.dumps(results, indent=2))
+    (folder / "scale.svg").write_text(scale_plot_svg(results["scale"]))
     # The "Real library" section (python -m bench.library) is carried over, never clobbered.
     old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
     args.out.write_text(keep_section(old, render(results)))
-    print(f"bench: done in {results['seconds'] / 60:.1f} min; wrote {args.out}, bench/results.json, "
-          "bench/scale.svg", flush=True)
+    print(f"bench: done in {results['seconds'] / 60:.1f} min; wrote {args.out}, {folder / 'results.json'}, "
+          f"{folder / 'scale.svg'}", flush=True)
     return 0
 
 

@@ -2,8 +2,11 @@
 
 Vectors are synthetic: unit vectors around 2,000 random centres in 384 dimensions (the
 embedder's), so neighbours are meaningful as with real sentence embeddings; queries are
-drawn the same way. Search goes through ``ingest.dense.FaissDense``, the product's code
-path (llama-index's FaissVectorStore included).
+drawn the same way. Indexes are built, saved and searched through ``ingest.dense.FaissDense``,
+the product's code path, by its public API only: the index size is that of the file
+``FaissDense.save`` writes, and the IVF index is searched at each ``nprobe`` by reading
+that file back into a FAISS index of the bench's own, handed to ``FaissDense``'s
+constructor (FaissDense has no public setter for nprobe).
 
     python -m bench.scale --sizes 10000 100000 1000000 --out scale.json
 """
@@ -14,7 +17,9 @@ import argparse
 import json
 import resource
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -35,10 +40,16 @@ def synthetic(count: int, seed: int, centres: np.ndarray) -> np.ndarray:
     return out
 
 
-def _index_bytes(store: FaissDense) -> int:
+def _saved_bytes(store: FaissDense, folder: Path) -> int:
+    """Bytes of the index files ``store.save`` writes into ``folder`` (FAISS's own format)."""
+    return sum((folder / name).stat().st_size for name in store.save(folder))
+
+
+def _read_back(folder: Path):
+    """The FAISS index saved in ``folder``, read into memory (the caller owns it)."""
     import faiss
 
-    return int(faiss.serialize_index(store._store.client).size)
+    return faiss.read_index(str(folder / FaissDense.FILE))
 
 
 def _latencies(store: FaissDense, queries: np.ndarray) -> tuple[list[float], list[set[int]]]:
@@ -65,20 +76,28 @@ def measure(count: int, nprobes: list[int]) -> dict:
     queries = synthetic(QUERIES, 2, centres)
     row: dict = {"chunks": count}
 
-    began = time.perf_counter()
-    flat = FaissDense(DIMENSION, ann_min_vectors=0)
-    flat.add(vectors)
-    row["flat"] = {"build_s": time.perf_counter() - began, "index_mb": _index_bytes(flat) / 1e6}
-    times, exact = _latencies(flat, queries)
-    row["flat"].update(p50_ms=_p(times, 50) * 1e3, p95_ms=_p(times, 95) * 1e3)
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as scratch:
+        began = time.perf_counter()
+        flat = FaissDense(DIMENSION, ann_min_vectors=0)
+        flat.add(vectors)
+        row["flat"] = {"build_s": time.perf_counter() - began}
+        (Path(scratch) / "flat").mkdir()
+        row["flat"]["index_mb"] = _saved_bytes(flat, Path(scratch) / "flat") / 1e6
+        times, exact = _latencies(flat, queries)
+        row["flat"].update(p50_ms=_p(times, 50) * 1e3, p95_ms=_p(times, 95) * 1e3)
+        del flat
 
-    began = time.perf_counter()
-    ivf = FaissDense(DIMENSION, ann_min_vectors=1, ann_nprobe=nprobes[0])
-    ivf.add(vectors)
-    row["ivf"] = {"kind": ivf.kind, "build_s": time.perf_counter() - began, "index_mb": _index_bytes(ivf) / 1e6,
-                  "by_nprobe": {}}
+        began = time.perf_counter()
+        built = FaissDense(DIMENSION, ann_min_vectors=1, ann_nprobe=nprobes[0])
+        built.add(vectors)
+        row["ivf"] = {"kind": built.kind, "build_s": time.perf_counter() - began}
+        (Path(scratch) / "ivf").mkdir()
+        row["ivf"].update(index_mb=_saved_bytes(built, Path(scratch) / "ivf") / 1e6, by_nprobe={})
+        del built
+        index = _read_back(Path(scratch) / "ivf")
+    ivf = FaissDense(DIMENSION, index)
     for nprobe in nprobes:
-        ivf._store.client.nprobe = nprobe
+        index.nprobe = nprobe
         times, approximate = _latencies(ivf, queries)
         recall = statistics.mean(len(a & e) / 10 for a, e in zip(approximate, exact))
         row["ivf"]["by_nprobe"][nprobe] = {"p50_ms": _p(times, 50) * 1e3, "p95_ms": _p(times, 95) * 1e3,

@@ -3,13 +3,17 @@ chunks: ingest, unchanged re-ingest, answering every curated question, answers a
 seed-only index's, and the CLI's cold start; each measured in a fresh process.
 
     python -m bench.library [--sizes 1000 10000 100000] [--repo PATH] [--label NAME]
-                            [--runs 3] [--out bench/library.json] [--reuse-index] [--quick]
+                            [--runs 3] [--out bench/library.json] [--reuse-index]
+                            [--quick | --tiny] [--repo-text] [--cases FILE] [--cache DIR]
 
 ``--repo`` measures another checkout of the product (e.g. an older commit) with the same
 probe and corpora; ``--reuse-index`` keeps built indexes (100k chunks take about an hour
-to embed on 2 cores). Results are written after every step, so a killed run keeps what
-it measured; with the default ``--out`` the "Real library" section of bench/RESULTS.md
-and bench/library.svg are rewritten at the end (``python -m bench.library.report``).
+to embed on 2 cores). ``--tiny`` (the smoke test's) is one library of about 100 chunks of
+the repository's own text (``--repo-text``: no network, no ../shared), one run, written
+to ``<cache>/library-tiny.json`` unless ``--out`` says otherwise. Results are written
+after every step, so a killed run keeps what it measured; with the default ``--out`` the
+"Real library" section of bench/RESULTS.md and bench/library.svg are rewritten at the
+end (``python -m bench.library.report``).
 """
 
 from __future__ import annotations
@@ -139,9 +143,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         "the checkout's folder name)")
     parser.add_argument("--runs", type=int, default=3, help="runs of re-ingest, answering and cold start")
     parser.add_argument("--out", type=Path, help="results JSON (default bench/library.json, or "
-                        "bench/library-<label>.json for another checkout)")
+                        "bench/library-<label>.json for another checkout, <cache>/library-tiny.json "
+                        "with --tiny)")
     parser.add_argument("--reuse-index", action="store_true", help="keep built indexes")
-    parser.add_argument("--quick", action="store_true", help="1,000 chunks only, one run")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="1,000 chunks only, one run")
+    size.add_argument("--tiny", action="store_true", help="about 100 chunks of the repository's own "
+                      "text (--repo-text), one run: a smoke test")
+    parser.add_argument("--repo-text", action="store_true", help="text from the repository itself "
+                        "(docs/, evals' SQuAD articles) instead of Debian's and --data's: no network")
     parser.add_argument("--cases", type=Path, default=CASES, help="the curated questions")
     parser.add_argument("--cache", type=Path, default=CACHE, help="corpora and indexes")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data",
@@ -149,19 +159,23 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.runs = [1_000], 1
+    if args.tiny:
+        args.sizes, args.runs, args.repo_text = [100], 1, True
     args.repo, args.cache = args.repo.resolve(), args.cache.resolve()
     args.label = args.label or ("current" if args.repo == REPO else args.repo.name)
-    args.out = args.out or (DEFAULT_OUT if args.label == "current"
+    args.out = args.out or (args.cache / "library-tiny.json" if args.tiny
+                            else DEFAULT_OUT if args.label == "current"
                             else BENCH / f"library-{args.label}.json")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    records = build(args.sizes, args.cache, args.data)
+    records = build(args.sizes, args.cache, args.data, repo_only=args.repo_text)
     began = time.perf_counter()
     results: dict = {"machine": machine(), "repo": str(args.repo), "label": args.label,
                      "commit": git_commit(args.repo), "runs": args.runs, "quick": args.quick,
+                     "tiny": args.tiny,
                      "cases": sum(1 for line in args.cases.read_text(encoding="utf-8").splitlines()
                                   if line.strip()),
                      "sizes": {}}

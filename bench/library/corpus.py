@@ -8,6 +8,7 @@ was built from. ``corpus-seed`` holds the seed article alone. Building is determ
 a folder whose recorded recipe still matches is reused.
 
     python -m bench.library.corpus [--sizes 1000 10000 100000] [--cache DIR] [--data DIR]
+                                   [--repo-text]
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from . import CACHE, REPO, SIZES
 from .assemble import Entry, assemble, chunk_counter, prefix, seeds_in, summary
 from .debian import FetchError, debian_sources
 from .shared_data import shared_sources
-from .sources import Doc, Source
+from .sources import Doc, Source, repo_sources
 
 BUILDER = "1"  # bump when the assembly changes what a recipe builds
 TOLERANCE = 0.03  # a library this far off its size is reported
@@ -118,13 +119,14 @@ def _progress(total: int) -> None:
 
 
 def build(sizes: list[int], cache: Path = CACHE, data: Path | None = None,
-          seed_dir: Path = REPO / "corpus") -> dict[str, dict]:
-    """The seed-only library and one of each size, built or reused: label -> record."""
+          seed_dir: Path = REPO / "corpus", repo_only: bool = False) -> dict[str, dict]:
+    """The seed-only library and one of each size, built or reused: label -> record. The
+    text is Debian's and ../shared/data's, or (``repo_only``) the repository's own."""
     cache.mkdir(parents=True, exist_ok=True)
     seed = seed_docs(seed_dir)
     if not seed:
         raise SystemExit(f"bench.library: no seed documents in {seed_dir}")
-    sources = debian_sources(cache) + shared_sources(data)
+    sources = repo_sources(REPO) if repo_only else debian_sources(cache) + shared_sources(data)
     rec = recipe(seed, sources, counting_settings())
     records: dict[str, dict] = {}
     labels = ["seed", *(str(size) for size in sorted(set(sizes)))]
@@ -164,10 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=CACHE, help="where packages and corpora go")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data",
                         help="the shared datasets folder (skipped when missing)")
+    parser.add_argument("--repo-text", action="store_true", help="text from the repository itself "
+                        "(docs/, evals' SQuAD articles) instead of Debian's and --data's: no network")
     args = parser.parse_args(argv)
     began = time.perf_counter()
     try:
-        build(args.sizes, args.cache.resolve(), args.data)
+        build(args.sizes, args.cache.resolve(), args.data, repo_only=args.repo_text)
     except FetchError as error:
         raise SystemExit(f"bench.library: {error}") from None
     print(f"bench.library: corpora ready in {time.perf_counter() - began:.0f} s", flush=True)

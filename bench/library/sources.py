@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 # Suffixes the product reads as text (ingest/readers.py); anything else is renamed to .txt.
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
@@ -57,3 +58,19 @@ def grouped(folder: str, stem: str, items: list[tuple[str, list[str]]], per_file
     thousands of tiny files; files are numbered in order."""
     for number, first in enumerate(range(0, len(items), per_file), start=1):
         yield Doc(f"{folder}/{stem}-{number:04d}.md", markdown(items[first:first + per_file]))
+
+
+def _files(folder: str, root: Path, pattern: str) -> Iterator[Doc]:
+    for path in sorted(root.glob(pattern)):
+        yield Doc(corpus_path(folder, path.name), path.read_bytes())
+
+
+def repo_sources(repo: Path) -> list[Source]:
+    """Text inside the repository itself, for a library built without network or
+    ../shared (``--tiny``): the project's docs and the SQuAD 2.0 articles of the evals."""
+    squad = repo / "evals" / "data" / "squad2" / "corpus"
+    return [Source("repo-docs", "Apache-2.0 (the project's own documentation)",
+                   "docs/ of the repository", lambda: _files("repo-docs", repo / "docs", "*.md")),
+            Source("repo-squad2", "CC BY-SA 4.0 (Wikipedia text; evals/data/squad2/README.md)",
+                   "evals/data/squad2/corpus/ of the repository",
+                   lambda: _files("repo-squad2", squad, "*.txt"))]
