@@ -77,7 +77,7 @@ class Chunk:
     start: int
     end: int
     text: str
-    kind: str = "body"  # "body" or "preview"
+    kind: str = "body"  # "body", "caption", "navigation" (ingest/kinds.py) or "preview"
 
     @property
     def embed_text(self) -> str:

@@ -13,7 +13,12 @@ import hashlib
 from core.text import split_sentences
 from core.types import Chunk, CleanDocument, Preview
 
-CHUNKING_VERSION = "2"
+from .kinds import BODY, CITABLE, paragraph_kind, section_kind
+
+__all__ = ["CHUNKING_VERSION", "CITABLE", "chunk_document", "chunk_id", "preview_chunks"]
+
+# 3: captions and navigation get chunks of their own kind (ingest/kinds.py).
+CHUNKING_VERSION = "3"
 
 
 def chunk_id(source: str, start: int, end: int, text: str) -> str:
@@ -47,26 +52,34 @@ def _units(document: CleanDocument, start: int, end: int, max_words: int) -> lis
 
 
 def chunk_document(document: CleanDocument, max_words: int = 120) -> list[Chunk]:
+    """The document's chunks, in order. A caption paragraph ("Figure 2. ...") is a chunk
+    of its own, and every chunk of a gallery or "See also" section has that kind
+    (:mod:`ingest.kinds`), so no body chunk mixes in text that is not evidence."""
     chunks: list[Chunk] = []
     for section in document.sections:
+        kind_of_section = section_kind(section.heading)
         group: list[tuple[int, int]] = []
-        words = 0
+        words, kind = 0, kind_of_section
         for unit in _units(document, section.body_start, section.end, max_words):
             unit_words = _word_count(document.text[unit[0]:unit[1]])
-            if group and words + unit_words > max_words:
-                chunks.append(_make(document, section.heading, group))
+            unit_kind = kind_of_section
+            if kind_of_section == BODY:
+                unit_kind = paragraph_kind(document.text[unit[0]:unit[1]])
+            if group and (words + unit_words > max_words or unit_kind != kind):
+                chunks.append(_make(document, section.heading, group, kind))
                 group, words = [], 0
             group.append(unit)
             words += unit_words
+            kind = unit_kind
         if group:
-            chunks.append(_make(document, section.heading, group))
+            chunks.append(_make(document, section.heading, group, kind))
     return chunks
 
 
-def _make(document: CleanDocument, heading: str, group: list[tuple[int, int]]) -> Chunk:
+def _make(document: CleanDocument, heading: str, group: list[tuple[int, int]], kind: str = BODY) -> Chunk:
     start, end = group[0][0], group[-1][1]
     text = document.text[start:end]
-    return Chunk(chunk_id(document.source, start, end, text), document.source, heading, start, end, text)
+    return Chunk(chunk_id(document.source, start, end, text), document.source, heading, start, end, text, kind)
 
 
 def preview_chunks(document: CleanDocument) -> list[Chunk]:

@@ -15,7 +15,7 @@ from core.text import split_sentences
 from core.types import Chunk, CleanDocument, SentenceRow
 
 from .bounded import Limits
-from .chunk import CHUNKING_VERSION, chunk_document, preview_chunks
+from .chunk import CHUNKING_VERSION, CITABLE, chunk_document, preview_chunks
 from .clean import CLEANING_VERSION, clean_page
 from .embed import embed_missing, embedding_key
 from .embedders import Embedder, make_embedder
@@ -256,10 +256,10 @@ def _chunks(documents: list[CleanDocument], settings: Settings) -> list[Chunk]:
 
 
 def _sentences(documents: list[CleanDocument], chunks: list[Chunk]) -> list[SentenceRow]:
-    """Every sentence of every body chunk; preview chunks are never cited, so have none."""
+    """Every sentence of every citable chunk; preview chunks are never cited, so have none."""
     rows = []
     for row, chunk in enumerate(chunks):
-        if chunk.kind != "body":
+        if chunk.kind not in CITABLE:
             continue
         for sentence in split_sentences(chunk.text, offset=chunk.start):
             rows.append(SentenceRow(chunk.source, sentence.start, sentence.end, row))
