@@ -5,7 +5,9 @@ Gradio at any time) and builds everything it shows with ``textContent``, never
 ``innerHTML``, so text from the corpus, the question or the model stays text. It adds:
 a popover with a citation's quote (hover, keyboard focus, tap), the source viewer (the
 whole cleaned document from ``GET /api/document``, the cited span highlighted), the
-per-answer copy control (plain text, citations as footnotes) and the Markdown export.
+per-answer copy control (plain text, citations as footnotes), the Markdown export, and
+"Ask as typed instead" on a rewritten follow-up (it puts the question as typed in the box
+and clicks the chat's hidden as-typed button, which asks it without the conversation).
 """
 
 from __future__ import annotations
@@ -173,6 +175,13 @@ PAGE_JS = r"""
     if (copy) {
       const data = copy.closest('.sq-answer, .sq-abstain')?.querySelector('.sq-plain');
       if (data && await copyText(data.textContent)) { copy.textContent = 'Copied'; setTimeout(() => { copy.textContent = 'Copy with sources'; }, 1500); }
+      return;
+    }
+    const typed = t.closest('.sq-as-typed');
+    if (typed) {
+      const text = typed.closest('.sq-standalone')?.querySelector('.sq-typed')?.textContent || '';
+      const box = document.querySelector('#sq-question textarea'), send = document.querySelector('#sq-as-typed-send');
+      if (text && box && send) { box.value = text; box.dispatchEvent(new Event('input', {bubbles: true})); send.click(); }
       return;
     }
     if (t.closest('#sq-export')) exportMarkdown();

@@ -88,6 +88,24 @@ def _data(answer: Answer, turn: int | None) -> str:
 
 
 COPY_BUTTON = '<button type="button" class="sq-copy">Copy with sources</button>'
+AS_TYPED_BUTTON = '<button type="button" class="sq-as-typed">Ask as typed instead</button>'
+AS_TYPED_NOTE = "Answered as typed, without the earlier questions."
+
+
+def _answered_as(answer: Answer, as_typed: bool) -> str:
+    """The question as answered, in the answer's own bubble: a follow-up's rewrite, with a
+    control that asks the question as typed instead (the page's script sends the hidden
+    copy of it, without the conversation), or a note that it was asked as typed.
+
+    >>> _answered_as(Answer("How is it treated?", "", True, [], [], "x", standalone="How is X treated?"), False)[:64]
+    '<div class="sq-standalone">Answered as: <q>How is X treated?</q>'
+    """
+    if as_typed:
+        return f'<div class="sq-standalone">{AS_TYPED_NOTE}</div>'
+    if not answer.standalone or answer.standalone == answer.question:
+        return ""
+    return (f'<div class="sq-standalone">Answered as: <q>{_text(answer.standalone)}</q> {AS_TYPED_BUTTON}'
+            f'<span class="sq-data sq-typed">{_text(answer.question)}</span></div>')
 
 
 def _bold_short(sentence: str, short: str) -> str:
@@ -100,15 +118,17 @@ def _bold_short(sentence: str, short: str) -> str:
     return f'{escape(before)}<strong class="sq-short">{escape(short)}</strong>{escape(after)}'
 
 
-def answer_html(answer: Answer, key: str = "a", turn: int | None = None) -> str:
-    """The chat message for a final answer; ``key`` makes its element ids unique in the page.
+def answer_html(answer: Answer, key: str = "a", turn: int | None = None, as_typed: bool = False) -> str:
+    """The chat message for a final answer; ``key`` makes its element ids unique in the page;
+    ``as_typed``: the question was asked without the conversation (no rewrite).
 
     >>> from core.answer import Answer
     >>> answer_html(Answer("q", "No. [1]", True, [], [], "extractive")).split("<span")[0]
     '<div class="sq-abstain"><strong>Not in the source.</strong> No. [1]'
     """
     if answer.abstained:
-        parts = [f'<div class="sq-abstain"><strong>Not in the source.</strong> {_closest(answer)}']
+        lead = f'<div class="sq-abstain">{_answered_as(answer, as_typed)}<strong>Not in the source.</strong> '
+        parts = [lead + _closest(answer)]
         if answer.note:
             parts.append(f'<br><span class="sq-note">{escape(answer.note)}</span>')
         return "".join(parts) + _data(answer, turn) + "</div>"
@@ -120,7 +140,7 @@ def answer_html(answer: Answer, key: str = "a", turn: int | None = None) -> str:
             break
     sentences = " ".join(f"{html} {_marker(by_number[number], key)}"
                          for html, (_, number) in zip(shown, answer.sentences))
-    parts = [f'<div class="sq-answer"><span class="sq-text">{sentences}</span>']
+    parts = [f'<div class="sq-answer">{_answered_as(answer, as_typed)}<span class="sq-text">{sentences}</span>']
     if answer.note:
         parts.append(f'<br><span class="sq-note">{escape(answer.note)}</span>')
     if answer.dropped:

@@ -41,6 +41,9 @@ mark.sq-hl { background: #fde68a; color: #111827; }
 mark.sq-hl-section { background: #fef3c7; }
 .sq-sources { font-size: 0.92em; }
 .sq-standalone { margin-bottom: 10px; color: #374151; }
+.sq-answer .sq-standalone, .sq-abstain .sq-standalone { margin: 0 0 6px 0; font-size: 0.85em; }
+.sq-as-typed { font-size: 0.9em; border: 1px solid #d1d5db; border-radius: 6px; padding: 1px 8px;
+    margin-left: 4px; background: #f9fafb; color: #374151; cursor: pointer; }
 .sq-source { margin-bottom: 14px; padding: 6px 8px; border-radius: 6px; }
 .sq-source:target { background: #eff6ff; outline: 2px solid #93c5fd; }
 .sq-head { font-weight: 600; margin-bottom: 4px; }
@@ -69,6 +72,7 @@ mark.sq-quote { background: #fde68a; color: #111827; padding: 0 2px; }
 .dark .sq-passage { color: #d1d5db; }
 .dark .sq-copy { background: #1f2937; color: #e5e7eb; border-color: #4b5563; }
 .dark #sq-export { background: #1f2937; color: #e5e7eb; border-color: #4b5563; }
+.dark .sq-as-typed { background: #1f2937; color: #e5e7eb; border-color: #4b5563; }
 .dark .sq-viewer { background: #111827; border-color: #374151; }
 .dark .sq-viewer-bar { background: #1f2937; border-color: #374151; }
 .dark .sq-viewer-close { color: #e5e7eb; }

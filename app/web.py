@@ -56,10 +56,12 @@ class ChatSession:
         self.feedback = feedback_store(settings)
 
     def respond(self, message: str, chat: list[dict], turns: list[dict], backend: str,
-                top_k: float) -> Iterator[tuple]:
+                top_k: float, as_typed: bool = False) -> Iterator[tuple]:
         """Stream one answer: (textbox, chat, turns, sources, saved chat) updates. While it is
         written, the message shows only sentences already verified against the source; the
-        chat is saved in the browser once the answer (or an error) is final."""
+        chat is saved in the browser once the answer (or an error) is final. ``as_typed``:
+        ask without the earlier questions, so a follow-up is not rewritten (the answer's
+        "Ask as typed instead" control); later questions follow on from this one."""
         question = (message or "").strip()
         if not question:
             yield "", chat, turns, gr.skip(), gr.skip()
@@ -69,7 +71,7 @@ class ChatSession:
         if not engine_loaded(self.settings):
             chat[-1]["content"] = f'<div class="sq-checking"><span class="sq-note">{LOADING}</span></div>'
         yield "", chat, turns, gr.skip(), gr.skip()
-        history = [turn.get("question") for turn in turns if isinstance(turn, dict)][-50:]
+        history = [] if as_typed else conversation(turns)
         verified: list = []  # sentences already checked against the source, in order
         try:
             check_llm(backend or None, self.settings)
@@ -80,8 +82,9 @@ class ChatSession:
                 chat[-1] = {"role": "assistant", "content": checking_html(verified)}
                 yield "", chat, turns, gr.skip(), gr.skip()
             answer, answer_id = response.answer, new_answer_id()
-            chat[-1] = {"role": "assistant", "content": answer_html(answer, key=answer_id, turn=len(turns) + 1)}
-            turns = [*turns, {"question": question, "answer_id": answer_id,
+            chat[-1] = {"role": "assistant",
+                        "content": answer_html(answer, key=answer_id, turn=len(turns) + 1, as_typed=as_typed)}
+            turns = [*turns, {"question": question, "answer_id": answer_id, "as_typed": as_typed,
                               "message": len(chat) - 1, "answer": answer.to_dict("record")}]
             yield "", chat, turns, sources_html(answer), chat
             return
@@ -94,6 +97,10 @@ class ChatSession:
             chat[-1] = {"role": "assistant",
                         "content": _error_html(f"answering failed ({type(error).__name__}); see the server log")}
         yield "", chat, turns, gr.skip(), chat
+
+    def respond_as_typed(self, message: str, chat: list[dict], turns: list[dict], backend: str,
+                         top_k: float) -> Iterator[tuple]:
+        yield from self.respond(message, chat, turns, backend, top_k, as_typed=True)
 
     def rate(self, turns: list[dict], data: gr.LikeData) -> tuple:
         """Thumbs up/down on an answer: log it, then offer the comment box for that answer."""
@@ -139,6 +146,18 @@ class ChatSession:
         except IndexProblem as problem:
             return status_html(None, backend, problem=public_message(problem, self.settings))
         return status_html(manifest, backend)
+
+
+def conversation(turns: list[dict]) -> list[str]:
+    """The earlier questions a new one follows on from: those since the latest one asked
+    as typed (it started afresh), at most 50.
+
+    >>> conversation([{"question": "a"}, {"question": "b", "as_typed": True}, {"question": "c"}])
+    ['b', 'c']
+    """
+    kept = [t for t in turns if isinstance(t, dict) and isinstance(t.get("question"), str)]
+    start = max((i for i, t in enumerate(kept) if t.get("as_typed")), default=0)
+    return [t["question"] for t in kept[start:]][-50:]
 
 
 def restore(saved: object, turns: object) -> tuple[list[dict], list[dict], str]:
@@ -197,6 +216,8 @@ def build_ui(settings: Settings) -> gr.Blocks:
                 gr.HTML(upload_html(upload_refusal(settings), ", ".join(sorted(READERS))), elem_id="sq-add")
                 # Clicked by the page's script once a document is added: status line, suggestions.
                 refresh = gr.Button("refresh", elem_id="sq-refresh", elem_classes=["sq-hidden"])
+                # Clicked by the page's script to ask an answer's question as typed (the box holds it).
+                as_typed = gr.Button("ask as typed", elem_id="sq-as-typed-send", elem_classes=["sq-hidden"])
                 with gr.Accordion("Settings", open=False):
                     backend = gr.Dropdown(backends, value=settings.llm, label="Answer backend",
                                           info="Every backend's sentences are checked against the source.")
@@ -216,6 +237,7 @@ def build_ui(settings: Settings) -> gr.Blocks:
         outputs = [box, chat, turns, sources, saved]
         box.submit(session.respond, inputs, outputs).then(session.status, [turns], status)
         send.click(session.respond, inputs, outputs).then(session.status, [turns], status)
+        as_typed.click(session.respond_as_typed, inputs, outputs).then(session.status, [turns], status)
         for button in examples:  # a button's label is the question it asks
             button.click(lambda text: text, button, box).then(session.respond, inputs, outputs).then(
                 session.status, [turns], status)

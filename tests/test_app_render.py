@@ -89,6 +89,18 @@ def test_rewritten_follow_up_is_shown_in_the_sources_panel():
     assert "Follow-up" not in sources_html(answer())
 
 
+def test_rewritten_follow_up_is_shown_in_its_answer_with_a_way_to_ask_it_as_typed():
+    for abstained in (False, True):
+        html = answer_html(answer(question="And how is it treated?", standalone="How is X treated?",
+                                  abstained=abstained))
+        bubble = html.split('<details', 1)[0]  # before the answer's own sources list
+        assert 'Answered as: <q>How is X treated?</q>' in bubble and 'class="sq-as-typed"' in bubble
+        assert '<span class="sq-data sq-typed">And how is it treated?</span>' in bubble
+    assert "Answered as" not in answer_html(answer()) and "sq-as-typed" not in answer_html(answer())
+    typed = answer_html(answer(question="And how is it treated?", standalone="And how is it treated?"), as_typed=True)
+    assert "Answered as typed" in typed and "sq-as-typed" not in typed
+
+
 def test_text_from_the_corpus_the_question_and_the_model_is_escaped():
     evil = '<script>alert("x")</script>'
     doc = f"{evil} Chronic renal failure."

@@ -420,3 +420,49 @@ def test_a_pdf_added_in_the_page_is_answered_with_its_page(upload_server, page, 
         other.screenshot(path=str(ARTIFACTS / "web_chat_upload.png"), full_page=True)
     finally:
         other.close()
+
+
+# -- a follow-up: how it was answered, in its own bubble, and the question as typed --------------
+@pytest.fixture(scope="module")
+def extractive_server(real_settings, tmp_path_factory):
+    """The chat over the seed index, answering with the source's own sentences (fast)."""
+    from conftest import Server
+
+    server = Server(Path(real_settings.home), {"SOURCEQA_LLM": "extractive"},
+                    tmp_path_factory.mktemp("logs") / "extractive-server.log")
+    yield server.wait_ready()
+    server.stop()
+
+
+def test_a_follow_up_says_how_it_was_answered_and_can_be_asked_as_typed(extractive_server, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(90_000)
+        page.goto(extractive_server.url + "/")
+        page.wait_for_selector("#sq-question textarea")
+        bubbles = "#sq-chat .sq-answer, #sq-chat .sq-abstain"
+        ask(page, "What is calcinosis cutis?")
+        assert page.locator(bubbles).last.locator(".sq-standalone").count() == 0  # nothing to rewrite
+        ask(page, "What are the symptoms?")
+        ask(page, "how is it diagnosed?")
+        bubble = page.locator(bubbles).last
+        assert bubble.locator(".sq-standalone").inner_text().startswith(
+            "Answered as: How is calcinosis cutis diagnosed?"), "the rewrite is shown in the answer itself"
+        assert "symptoms diagnosed" not in page.inner_text("#sq-chat")
+        page.screenshot(path=str(ARTIFACTS / "web_chat_answered_as.png"), full_page=True)
+
+        shown = page.locator(bubbles).count()
+        bubble.locator("button.sq-as-typed").click()  # one click: the question as typed
+        page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length > n", arg=[bubbles, shown])
+        again = page.locator(bubbles).last
+        assert again.locator(".sq-standalone").inner_text() == "Answered as typed, without the earlier questions."
+        assert again.locator("button.sq-as-typed").count() == 0
+        assert page.inner_text("#sq-chat").count("how is it diagnosed?") == 2, "asked again, as typed"
+        assert page.locator("#sq-sources .sq-standalone").count() == 0  # answered as asked: no rewrite
+        assert page.input_value("#sq-question textarea") == ""
+        # the next follow-up follows on from the question asked as typed, not the earlier ones
+        ask(page, "And what causes it?")
+        assert page.locator(bubbles).last.locator(".sq-standalone").count() == 0
+    finally:
+        context.close()
