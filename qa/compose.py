@@ -2,7 +2,7 @@
 
 * :class:`SourceSpans` reads the index as citable spans: a sentence that opens with "It",
   "This"... is cited together with the sentences it refers to, so it keeps its meaning;
-* :func:`extractive` drafts an answer from the judge's best source sentences, verbatim;
+* :func:`extractive` drafts an answer from the pieces :mod:`qa.select` chose, verbatim;
 * :class:`Composer` numbers the citations and labels the sentences in the order they are
   shown, so a sentence streamed early reads exactly as it does in the final Answer.
 """
@@ -12,13 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from core.answer import Citation, Span, VerifiedSentence
 from core.index import Index
 from judge import evidence_text
 
-from .thresholds import MAX_ANSWER_SENTENCES, MAX_CONTEXT_SENTENCES
+from .thresholds import MAX_CONTEXT_SENTENCES
 from .verify import Candidate
+
+if TYPE_CHECKING:
+    from .select import Piece
 
 # A sentence that opens with a reference to something said before: shown alone, or after
 # another sentence, it would say something else ("It works by ..." after colchicine).
@@ -85,25 +89,16 @@ class Draft:
     shown: list[tuple[str, Span]] = field(default_factory=list)  # (text, the span it quotes)
 
 
-def _within(inner: Span, outer: Span) -> bool:
-    return inner.source == outer.source and outer.start <= inner.start and inner.end <= outer.end
-
-
-def extractive(supporting: Sequence[Candidate], extra: float) -> Draft:
-    """The best candidate's quote, and up to two more the judge gives at least ``extra``
-    (``MAX_ANSWER_SENTENCES`` in all), in order; a span inside one already shown is not
-    repeated, and a span around ones shown replaces them."""
+def extractive(pieces: Sequence[Piece]) -> Draft:
+    """The chosen pieces (:func:`qa.select.select`) as shown, verbatim and in order: each
+    quote (labelled when it is a caption), then the list items it introduces."""
     draft = Draft()
-    for candidate in supporting:
-        if len(draft.shown) == MAX_ANSWER_SENTENCES:
-            break
-        if draft.shown and candidate.probability < extra:
-            break
-        span = candidate.span
-        if any(_within(span, shown) for _, shown in draft.shown):
-            continue
-        draft.shown = [(text, shown) for text, shown in draft.shown if not _within(shown, span)]
-        draft.shown.append((candidate.quote, span))
+    for piece in pieces:
+        quote = piece.candidate.quote
+        if piece.label and piece.label.lower() not in quote.lower():
+            quote = f"{piece.label}: {quote}"
+        draft.shown.append((quote, piece.candidate.span))
+        draft.shown.extend(piece.items)
     return draft
 
 

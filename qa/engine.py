@@ -19,7 +19,7 @@ import time
 from collections.abc import Generator as PyGenerator
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import islice
 
 from core.answer import Answer, DroppedSentence, Passage, VerifiedSentence
@@ -32,9 +32,12 @@ from . import prompts
 from .compose import Composer, Draft, SourceSpans, extractive
 from .evidence import Evidence, score_sentences
 from .followup import rewrite
+from .gate import Gate, Judged, Judgement, Reply, combine
 from .llms import Generator, GeneratorError, lazy_stream, with_deadline
+from .parts import split_parts
 from .question import InvalidQuestion, Request, analyse
 from .retrieve import HybridRetriever
+from .select import select
 from .short import short_answer
 from .thresholds import (
     CLOSEST_SECTION_MIN_COSINE,
@@ -42,53 +45,7 @@ from .thresholds import (
     JUDGE_CANDIDATES,
     MAX_GENERATED_SENTENCES,
 )
-from .verify import Candidate, Verified, complete_part, split_answer, verify_sentence
-
-
-@dataclass(frozen=True)
-class Judged:
-    """A candidate evidence sentence with the judge's probability that it answers, its
-    share of the question's answer mass, and the short answer's characters in ``text``."""
-
-    row: int
-    text: str
-    section: str
-    probability: float
-    share: float = 0.0
-    short: tuple[int, int] | None = None
-
-
-@dataclass(frozen=True)
-class Judgement:
-    """One question's candidates, judged (best first), the judge's probability that they
-    answer it at all, and the passages they came from."""
-
-    judged: list[Judged]
-    answer: float
-    passages: list[Passage]
-
-
-@dataclass(frozen=True)
-class Gate:
-    """What the gate found: the retrieved passages and the judged candidate spans."""
-
-    passages: list[Passage]
-    candidates: list[Candidate]  # every judged sentence, best first
-    supporting: list[Candidate]  # what an answer may show: the best, and those near it
-    note: str = ""  # why a question was refused unread
-    short: str = ""  # the short answer phrase, inside supporting[0]'s quote
-
-    @property
-    def open(self) -> bool:
-        return bool(self.supporting)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What became of the model's reply besides the sentences shown."""
-
-    dropped: list[DroppedSentence]
-    note: str = ""  # set when the backend failed
+from .verify import Verified, complete_part, split_answer, verify_sentence
 
 
 @contextmanager
@@ -145,7 +102,7 @@ class Engine:
         with timed(timings, "total"):
             asked, top_k = request.question, request.top_k
             text = self.standalone(asked, request.history)
-            gate = self.gate(text, top_k, timings)
+            gate = self.gate_parts(text, top_k, timings)
             composer = Composer(self.index.documents, self.index.page_of)
             reply = None
             if gate.open and generator is not None:
@@ -195,17 +152,28 @@ class Engine:
         judged = judgement.judged
         if not judged or judgement.answer < self.thresholds.answer:
             return Gate(passages=judgement.passages, candidates=[], supporting=[])
+        selection = select(question, judged, self.spans, self.thresholds, topics=self.topics)
+        if not selection.pieces:
+            return Gate(passages=judgement.passages, candidates=[], supporting=[], note=selection.note)
         candidates = [self.spans.candidate(j.row, j.probability) for j in judged]
-        supporting = candidates[:1] + [c for c in candidates[1:] if c.probability >= self.thresholds.extra]
-        return Gate(passages=judgement.passages, candidates=candidates, supporting=supporting,
-                    short=short_answer(question, judged[0], candidates[0]))
+        return Gate(passages=judgement.passages, candidates=candidates, supporting=selection.candidates,
+                    short=short_answer(question, judged[0], candidates[0]), pieces=selection.pieces)
+
+    def gate_parts(self, question: str, top_k: int | None, timings: dict[str, float]) -> Gate:
+        """The gate of a question, or of each of its parts (:mod:`qa.parts`) combined; the
+        whole question is gated as asked when no part is answered."""
+        parts = [] if analyse(question).instruction else split_parts(question, self.topics, self.mentions)
+        if len(parts) < 2:
+            return self.gate(question, top_k, timings)
+        combined = combine(parts, [self.gate(part, top_k, timings) for part in parts])
+        return combined if combined.open else self.gate(question, top_k, timings)
 
     # -- 2. generate -------------------------------------------------------------------
     def generate(self, question: str, gate: Gate, generator: Generator) -> PyGenerator[str, None, None]:
         """The model's reply to the question and the supporting quotes, one finished
         sentence at a time as it streams; closing this tells the model to stop. Raises
         GeneratorError when the backend fails or runs past ``llm_timeout``."""
-        sources = [c.quote for c in gate.supporting[: self.settings.evidence_sentences]]
+        sources = gate.sources[: self.settings.evidence_sentences]
         pieces = with_deadline(lazy_stream(generator, prompts.answer_messages(question, sources)),
                                self.settings.llm_timeout)
         try:
@@ -261,8 +229,9 @@ class Engine:
             # The judge found the answer in the source; the model's reply did not hold up
             # (or it declined): the source sentences are shown, and the note says why.
             note = note or prompts.FALLBACK_NOTE.format(backend=backend)
+        note = " ".join(n for n in (gate.note, note) if n)  # and a part the source does not answer
         if not composer.shown:
-            for sentence, span in extractive(gate.supporting, self.thresholds.extra).shown:
+            for sentence, span in extractive(gate.pieces).shown:
                 yield composer.add(sentence, span)
         # The short answer is the judge's phrase from the best sentence: shown only when
         # the answer's first citation quotes that sentence.
@@ -272,11 +241,11 @@ class Engine:
                       citations=composer.citations, passages=gate.passages, llm=backend,
                       dropped=dropped, sentences=composer.shown, note=note, short=short)
 
-    def extractive(self, supporting: Sequence[Judged], extra: float | None = None) -> Draft:
-        """The extractive draft of judged sentences (best first): the best, and up to two
-        more the judge gives at least ``extra`` (default: the calibrated threshold)."""
-        extra = self.thresholds.extra if extra is None else extra
-        return extractive([self.spans.candidate(j.row, j.probability) for j in supporting], extra)
+    def extractive(self, supporting: Sequence[Judged], extra: float | None = None, question: str = "") -> Draft:
+        """The extractive draft of judged sentences (best first), chosen as an answer to
+        ``question`` is (:func:`qa.select.select`), with ``extra`` for the calibrated
+        threshold when given."""
+        return extractive(select(question, supporting, self.spans, self.thresholds, extra, self.topics).pieces)
 
     def _abstain(self, question: str, passages: list[Passage], backend: str, note: str = "",
                  dropped: list[DroppedSentence] | None = None) -> Answer:

@@ -10,6 +10,10 @@ from __future__ import annotations
 # Shown, verbatim, whenever the product declines to answer.
 ABSTAIN_TEXT = "The source does not answer this question."
 CLOSEST_SECTIONS = "Closest sections the source does cover: {sections}."
+# A question for a specific value (a dose, a duration...) that no source sentence gives.
+NO_VALUE_NOTE = "The source speaks of this, but gives no {value} for it."
+# A question in several parts, some of which the source does not answer.
+PART_NOT_ANSWERED = "Not answered by the source: {parts}"
 INSTRUCTION_DECLINED = "Instructions inside a question are not followed; ask a question about the source."
 FALLBACK_NOTE = ("The {backend} answer could not be verified against the source, so the "
                  "supporting source sentences are shown instead.")

@@ -30,7 +30,9 @@ ANSWERABLE = [
 ]
 
 UNANSWERABLE = [
-    pytest.param("What dose of diltiazem should be given for calcinosis cutis?", marks=JUDGE_MISS),
+    # The judge v1 finds the diltiazem sentences answering; it is declined because no
+    # sentence gives a dose (qa/asks.py), whatever the judge says.
+    "What dose of diltiazem should be given for calcinosis cutis?",
     "Which gene mutation causes tumoral calcinosis?",
     "What percentage of patients with systemic sclerosis develop calcinosis?",
     "In what year was idiopathic scrotal calcinosis first described?",
