@@ -36,7 +36,9 @@ class Citation:
     """The exact source span that supports one or more answer sentences.
 
     ``quote == cleaned_document_text[start:end]``; ``page`` is the 1-based page where the
-    quote begins in a paged source (a PDF), None in one without pages.
+    quote begins in a paged source (a PDF), None in one without pages. ``also``: the
+    same words at other places (another document says the sentence word for word), each
+    cited as exactly: the sentence is shown once, citing all of them.
     """
 
     number: int
@@ -46,6 +48,7 @@ class Citation:
     start: int
     end: int
     page: int | None = None
+    also: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True)

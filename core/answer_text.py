@@ -15,7 +15,12 @@ def _where(citation: Citation) -> str:
     """
     page = f", p. {citation.page}" if citation.page is not None else ""
     section = citation.section.replace(" > ", " \u203a ")
-    return f"{section}, {citation.source}{page}"
+    also = "".join(f"; also {_section(s.section)}, {s.source}" for s in citation.also)
+    return f"{section}, {citation.source}{page}{also}"
+
+
+def _section(path: str) -> str:
+    return path.replace(" > ", " \u203a ")
 
 
 def _body(answer: Answer, marker: str) -> str:

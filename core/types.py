@@ -118,6 +118,9 @@ class Manifest:
     chunk_count: int = 0
     sentence_count: int = 0
     suggestions: tuple[str, ...] = ()  # candidate example questions, best first
+    # for each suggestion, (source, heading path) of the section it was derived from;
+    # () for an index built before they were recorded
+    suggestion_origins: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict) -> Manifest:
@@ -141,4 +144,13 @@ class Manifest:
                    vector_store=text("vector_store"), document_count=count("document_count"),
                    section_count=count("section_count"), chunk_count=count("chunk_count"),
                    sentence_count=count("sentence_count"),
-                   suggestions=tuple(s for s in suggestions if isinstance(s, str)))
+                   suggestions=tuple(s for s in suggestions if isinstance(s, str)),
+                   suggestion_origins=_origins(data.get("suggestion_origins"), len(suggestions)))
+
+
+def _origins(value: object, count: int) -> tuple[tuple[str, str], ...]:
+    """A manifest's suggestion origins, when they are one [source, section] pair per suggestion."""
+    if not isinstance(value, list) or len(value) != count:
+        return ()
+    pairs = [tuple(v) for v in value if isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)]
+    return tuple(pairs) if len(pairs) == count else ()

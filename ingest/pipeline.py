@@ -25,7 +25,7 @@ from .pending import discard_unfinished
 from .readers import CorpusError, CorpusFingerprint, Skipped, fingerprint_corpus, scan_corpus
 from .spill import Spill, spill_folder
 from .storage import storage_for
-from .suggest import SUGGESTIONS_VERSION, suggest_questions
+from .suggest import SUGGESTIONS_VERSION, suggestion_fields
 
 log = logging.getLogger(__name__)
 # More new text than this and the ingest warns before it even cleans it (about a minute
@@ -235,7 +235,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
             "preview_count": sum(len(d.previews) for d in documents),
             "file_counts": {c.source: [c.sections, c.chunks, c.sentences, c.note] for c in counts},
             "unread": [[s.source, s.reason] for s in skipped if s not in fingerprint.skipped],
-            "suggestions": suggest_questions(documents),  # candidates; qa shows the answered ones
+            **suggestion_fields(documents),  # candidates and where each is from; qa shows the answered
         }
         storage.write_version(manifest, texts, chunks, [p for d in documents for p in d.previews],
                               sentences, {"chunks": keys[:len(chunks)], "sentences": keys[len(chunks):]},

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from core.types import CleanDocument
 
-SUGGESTIONS_VERSION = "1"
+SUGGESTIONS_VERSION = "2"  # 2: each candidate records the section it comes from
 MAX_SUGGESTIONS = 12
 
 # A section heading (lower case) -> the question it suggests about its subject.
@@ -120,11 +120,20 @@ def question_for(path: tuple[str, ...], title: str, text: str = "") -> str | Non
 def document_questions(document: CleanDocument) -> list[str]:
     """A document's candidates: what its title is, then what its sections ask (in order),
     then the kinds its subsections name."""
-    found = [question_for(s.path, document.title, document.text) for s in document.sections]
+    return [question for question, _ in document_suggestions(document)]
+
+
+def document_suggestions(document: CleanDocument) -> list[tuple[str, str]]:
+    """:func:`document_questions`, each with the heading path of the section it was
+    derived from (an answer to it must come from there)."""
+    found = [(question_for(s.path, document.title, document.text), s.heading) for s in document.sections]
     about_title = f"What is {subject(document.title, document.text)}?"
-    kinds = [q for q in found if q and q.startswith("What is ") and q != about_title]
-    rest = [q for q in found if q and q not in kinds]
-    return list(dict.fromkeys([*rest, *kinds]))
+    kinds = [(q, h) for q, h in found if q and q.startswith("What is ") and q != about_title]
+    rest = [(q, h) for q, h in found if q and (q, h) not in kinds]
+    first: dict[str, tuple[str, str]] = {}
+    for question, heading in [*rest, *kinds]:
+        first.setdefault(question, (question, heading))
+    return list(first.values())
 
 
 def suggest_questions(documents: Iterable[CleanDocument], limit: int = MAX_SUGGESTIONS) -> list[str]:
@@ -135,6 +144,18 @@ def suggest_questions(documents: Iterable[CleanDocument], limit: int = MAX_SUGGE
     ['a1', 'b1', 'a2']
     """
     return interleave([document_questions(d) for d in documents], limit)
+
+
+def suggestion_fields(documents: Iterable[CleanDocument], limit: int = MAX_SUGGESTIONS) -> dict:
+    """The manifest's ``suggestions`` (:func:`suggest_questions`) and ``suggestion_origins``:
+    for each, the document and the section it was derived from, ``[source, heading path]``."""
+    documents = list(documents)
+    questions = suggest_questions(documents, limit)
+    origins: dict[str, list[str]] = {}
+    for document in documents:
+        for question, heading in document_suggestions(document):
+            origins.setdefault(question, [document.source, heading])
+    return {"suggestions": questions, "suggestion_origins": [origins[q] for q in questions]}
 
 
 def interleave(lists: list[list[str]], limit: int) -> list[str]:

@@ -87,7 +87,7 @@ def holds_value(text: str, kind: str) -> bool:
 _SEVERAL = re.compile(
     r"\b(?:kinds?|types?|forms?|classes|categories|varieties|subtypes|causes?|caused|symptoms|signs|features|"
     r"treatments|options|steps|list|all|every|each|which \w+s|what are|name the|examples?|divided|classified|"
-    r"grouped|categori[sz]ed|subdivided)\b", re.IGNORECASE)
+    r"grouped|categori[sz]ed|subdivided|what \w+s (?:are|were|do|can|should|must|is|does))\b", re.IGNORECASE)
 
 
 def asks_for_several(question: str) -> bool:

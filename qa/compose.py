@@ -87,6 +87,7 @@ class SourceSpans:
 @dataclass
 class Draft:
     shown: list[tuple[str, Span]] = field(default_factory=list)  # (text, the span it quotes)
+    also: dict[Span, tuple[Span, ...]] = field(default_factory=dict)  # the same words elsewhere
 
 
 def extractive(pieces: Sequence[Piece]) -> Draft:
@@ -99,6 +100,8 @@ def extractive(pieces: Sequence[Piece]) -> Draft:
             quote = f"{piece.label}: {quote}"
         draft.shown.append((quote, piece.candidate.span))
         draft.shown.extend(piece.items)
+        if piece.also:
+            draft.also[piece.candidate.span] = piece.also
     return draft
 
 
@@ -115,13 +118,14 @@ class Composer:
         self.shown: list[tuple[str, int]] = []
         self.first_section: str | None = None
 
-    def add(self, sentence: str, span: Span) -> VerifiedSentence:
+    def add(self, sentence: str, span: Span, also: tuple[Span, ...] = ()) -> VerifiedSentence:
+        """Show ``sentence`` citing ``span`` (and ``also``: the same words elsewhere)."""
         if span not in self.numbers:
             self.numbers[span] = len(self.citations) + 1
             self.citations.append(Citation(
                 number=self.numbers[span], quote=self.documents[span.source][span.start:span.end],
                 source=span.source, section=span.section, start=span.start, end=span.end,
-                page=self.page_of(span.source, span.start)))
+                page=self.page_of(span.source, span.start), also=also))
         # A sentence from another section than the first one shown, that does not name its
         # section, says which one it speaks of ("It" in a section on one condition is not
         # the condition of the sentence before).

@@ -231,8 +231,9 @@ class Engine:
             note = note or prompts.FALLBACK_NOTE.format(backend=backend)
         note = " ".join(n for n in (gate.note, note) if n)  # and a part the source does not answer
         if not composer.shown:
-            for sentence, span in extractive(gate.pieces).shown:
-                yield composer.add(sentence, span)
+            draft = extractive(gate.pieces)
+            for sentence, span in draft.shown:
+                yield composer.add(sentence, span, draft.also.get(span, ()))
         # The short answer is the judge's phrase from the best sentence: shown only when
         # the answer's first citation quotes that sentence.
         first = composer.citations[0].quote if composer.citations else ""

@@ -50,6 +50,17 @@ def _question(text: str) -> str:
     return text[:1].upper() + text[1:] + "?"
 
 
+def _two_things(places: re.Match[str], mentions: Callable[[str], bool] | None) -> bool:
+    """Whether "in A and B" names two things: the preposition is said again ("in A and in
+    B"), or the source names each, and neither is a number or a range ("the 1970s and 80s")."""
+    if re.search(rf"\band\s+{places['prep']}\s", places.group(0), re.IGNORECASE):
+        return True
+    a, b = places["a"], places["b"]
+    if re.search(r"\d", a + b) or mentions is None:
+        return False
+    return mentions(re.sub(r"^(?:the|a|an)\s+", "", a)) and mentions(re.sub(r"^(?:the|a|an)\s+", "", b))
+
+
 def split_parts(question: str, topics: Sequence[str], mentions: Callable[[str], bool] | None = None) -> list[str]:
     """The standalone parts of a question in several parts; [] for a single question.
 
@@ -61,6 +72,8 @@ def split_parts(question: str, topics: Sequence[str], mentions: Callable[[str], 
     >>> split_parts("Where does it appear in dermatomyositis and in lupus?", topics)
     ['Where does it appear in dermatomyositis?', 'Where does it appear in lupus?']
     >>> split_parts("What is calcinosis cutis?", topics)
+    []
+    >>> split_parts("What protocol was popular in the 1970s and 80s for Apple?", topics)
     []
     """
     text = " ".join(question.split())
@@ -80,6 +93,7 @@ def split_parts(question: str, topics: Sequence[str], mentions: Callable[[str], 
         second = rewrite(_question(joined["b"]), [first], topics, mentions)
         return [first, second]
     places = _TWO_PLACES.match(text)
-    if places and _WH.match(text) and len(places["a"].split()) <= 5 and len(places["b"].split()) <= 5:
+    if places and _WH.match(text) and len(places["a"].split()) <= 5 and len(places["b"].split()) <= 5 \
+            and _two_things(places, mentions):
         return [_question(f"{places['head']} {places['prep']} {places[x]}") for x in ("a", "b")]
     return []

@@ -20,7 +20,7 @@ what answers the question as asked:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from core.answer import Span
@@ -53,6 +53,7 @@ class Piece:
     candidate: Candidate
     items: tuple[tuple[str, Span], ...] = ()
     label: str = ""
+    also: tuple[Span, ...] = ()  # the same words at other places, cited too
 
 
 @dataclass(frozen=True)
@@ -90,22 +91,25 @@ def select(question: str, judged: Sequence[Scored], spans: SourceSpans, threshol
     lead = pool[0]
     chosen = [lead] + [j for j in pool[1:] if j.probability >= max(extra, NEAR_BEST * lead.probability)]
     probability = {j.row: j.probability for j in judged}
+    several = asks_for_several(question)
     pieces: list[Piece] = []
     for j in chosen:
         if len(pieces) == MAX_ANSWER_SENTENCES:
             break
-        piece = _piece(spans, j.row, j.probability, probability, thresholds.answer, kinds[j.row])
+        piece = _piece(spans, j.row, j.probability, probability, thresholds.answer, kinds[j.row], several)
         if piece is not None and not any(_within(piece.candidate.span, p.candidate.span) for p in pieces):
             pieces = [p for p in pieces if not _within(p.candidate.span, piece.candidate.span)]
             pieces.append(piece)
-    return Selection(_distinct(pieces))
+    return Selection(_distinct(pieces, spans, judged))
 
 
 def _piece(spans: SourceSpans, row: int, p: float, probability: dict[int, float], answer: float,
-           kind: str) -> Piece | None:
+           kind: str, several: bool) -> Piece | None:
     """A row as it is shown: grown over the next row when that one completes it and the
-    judge finds it answering; with its list items when it introduces a list (None when
-    they cannot be found)."""
+    judge finds it answering; in its whole list when it is an item; with its items when it
+    introduces a list. An introduction whose items cannot be found is left out (None) for
+    a question that asks for several things; for another ("How do bills pass?" and "Bills
+    pass ... in a number of stages:") it is a statement, shown as it is."""
     index = spans.index
     following = row + 1
     if (spans.previous_row.get(following) == row and probability.get(following, 0.0) >= answer
@@ -121,7 +125,7 @@ def _piece(spans: SourceSpans, row: int, p: float, probability: dict[int, float]
         return Piece(candidate, label=label)
     items = complete_list(index, row, candidate.span)
     if items is None:
-        return None
+        return None if several else Piece(candidate, label=label)
     if items.span is not None:
         quote = index.documents[items.span.source][items.span.start:items.span.end]
         return Piece(Candidate(items.span, quote, candidate.evidence, p), label=label)
@@ -132,14 +136,30 @@ def _within(inner: Span, outer: Span) -> bool:
     return inner.source == outer.source and outer.start <= inner.start and inner.end <= outer.end
 
 
-def _distinct(pieces: list[Piece]) -> list[Piece]:
-    """The pieces without one whose quote another already shows word for word (the same
-    sentence in two documents is shown once)."""
-    seen: set[str] = set()
-    kept = []
+def _distinct(pieces: list[Piece], spans: SourceSpans, judged: Sequence[Scored]) -> list[Piece]:
+    """The pieces without one whose quote another already shows word for word: the same
+    sentence in two documents is shown once, citing both (the other places, among the
+    judged candidates, go to ``also``)."""
+    kept: dict[str, Piece] = {}
     for piece in pieces:
-        key = " ".join(piece.candidate.quote.lower().split())
-        if key not in seen:
-            seen.add(key)
-            kept.append(piece)
-    return kept
+        key = _words(piece.candidate.quote)
+        first = kept.get(key)
+        if first is None:
+            kept[key] = piece
+        elif piece.candidate.span not in first.also:
+            kept[key] = replace(first, also=(*first.also, piece.candidate.span))
+    index = spans.index
+    for j in judged:
+        piece = kept.get(_words(j.text))
+        if piece is None:
+            continue
+        sentence = index.sentences[j.row]
+        other = Span(sentence.source, sentence.start, sentence.end, index.chunks[sentence.chunk].section)
+        span = piece.candidate.span
+        if other.source != span.source and other not in piece.also:
+            kept[_words(j.text)] = replace(piece, also=(*piece.also, other))
+    return list(kept.values())
+
+
+def _words(text: str) -> str:
+    return " ".join(text.lower().split())

@@ -1,5 +1,8 @@
 """Suggested questions: the ingest's candidates (manifest ``suggestions``) that the source
-answers, checked by asking each with the extractive backend (the judge decides)."""
+answers correctly, checked by asking each with the extractive backend: the judge must
+answer it, and the answer's first sentence must come from the section the candidate was
+derived from (manifest ``suggestion_origins``), so "What are the symptoms of X?" is not
+suggested when it is answered with X's definition."""
 
 from __future__ import annotations
 
@@ -33,13 +36,14 @@ def suggestions(settings: Settings, limit: int = 4, *, embedder: Embedder | None
     if manifest is None or not manifest.suggestions or not manifest.version:
         return []
     candidates, version = list(manifest.suggestions), manifest.version
+    origins = dict(zip(candidates, manifest.suggestion_origins))
     key = (_where(settings), version, limit)
     with _lock:  # one computation at a time: page loads after the first reuse it
         if key not in _cache:
             try:
                 answered = _answered([c for c in candidates if isinstance(c, str)], limit,
                                      lambda q: ask(q, llm="extractive", settings=settings,
-                                                   embedder=embedder, judge=judge))
+                                                   embedder=embedder, judge=judge), origins)
             except IndexProblem as problem:  # not cached: the next page load tries again
                 log.warning("no suggested questions: %s", problem)
                 return []
@@ -49,14 +53,31 @@ def suggestions(settings: Settings, limit: int = 4, *, embedder: Embedder | None
         return list(_cache[key])
 
 
-def _answered(candidates: list[str], limit: int, answer) -> list[str]:
+def _answered(candidates: list[str], limit: int, answer, origins: dict[str, tuple[str, str]] | None = None
+              ) -> list[str]:
+    """The first ``limit`` candidates answered, each from its own section when its origin
+    is known."""
     kept: list[str] = []
     for question in candidates:
         if len(kept) >= limit:
             break
         try:
-            if not answer(question).abstained:
-                kept.append(question)
+            reply = answer(question)
         except ValueError as problem:  # a candidate too long for max_question_chars
             log.warning("suggested question %r not checked: %s", question, problem)
+            continue
+        if not reply.abstained and _from_origin(reply, (origins or {}).get(question)):
+            kept.append(question)
     return kept
+
+
+def _from_origin(reply, origin: tuple[str, str] | None) -> bool:
+    """Whether the answer's first citation lies in the section (or a subsection of it) the
+    question was derived from; True when that is not recorded (an older index)."""
+    if origin is None:
+        return True
+    if not reply.citations:
+        return False
+    source, heading = origin
+    first = reply.citations[0]
+    return first.source == source and (first.section == heading or first.section.startswith(heading + " > "))

@@ -182,6 +182,13 @@ def test_a_sentence_two_documents_share_is_shown_once(tmp_path, fake_embedder):
     answer = _ask(settings, fake_embedder, "How often must the reservoir be drained with the drain tube?")
     assert not answer.abstained
     assert answer.text.count(shared) == 1
+    citation = answer.citations[0]
+    assert len(answer.citations) == 1 and {citation.source, *(s.source for s in citation.also)} == {"a.md", "b.md"}
+    from ingest import load_index
+
+    documents = load_index(settings.index_path).documents
+    assert all(documents[s.source][s.start:s.end] == shared for s in citation.also)
+    assert "also Care, " in answer.to_text("plain")
 
 
 def test_a_sentence_far_below_the_best_is_not_shown_beside_it(manual, fake_embedder):
@@ -245,3 +252,47 @@ def test_real_models_answer_the_manual_with_its_list_and_without_its_caption(rea
     display = answer("What does the display of the A200 show?")
     assert not display.abstained and "Figure" not in display.text and "front panel" not in display.text
     assert answer("What dose of detergent should be used to clean the door seal?").abstained
+
+
+# -- suggestions ------------------------------------------------------------------------------
+def test_each_suggestion_records_the_section_it_comes_from(settings, manual):
+    from ingest import index_manifest, load_index
+
+    for where in (settings, manual):
+        manifest = index_manifest(where)
+        sections = {(c.source, c.section) for c in load_index(where.index_path).chunks}
+        assert len(manifest.suggestion_origins) == len(manifest.suggestions)
+        assert all(tuple(origin) in sections for origin in manifest.suggestion_origins)
+    assert index_manifest(settings).suggestions
+    origins = dict(zip(index_manifest(settings).suggestions, index_manifest(settings).suggestion_origins))
+    assert origins["What are the symptoms of calcinosis cutis?"] == ("calcinosis_cutis.txt", "Signs and symptoms")
+
+
+def test_a_suggestion_answered_from_another_section_is_not_shown():
+    from core.answer import Answer, Citation
+    from qa.suggest import _answered
+
+    def answer(question):
+        section = "Calcinosis Cutis" if "symptoms" in question else "Causes"
+        return Answer(question, "x [1]", False, [Citation(1, "x", "a.txt", section, 0, 1)], [], "extractive")
+
+    origins = {"What are the symptoms?": ("a.txt", "Signs and symptoms"), "What causes it?": ("a.txt", "Causes")}
+    assert _answered(["What are the symptoms?", "What causes it?"], 4, answer, origins) == ["What causes it?"]
+    assert _answered(["What are the symptoms?"], 4, answer, {}) == ["What are the symptoms?"]  # older index
+
+
+@pytest.mark.real
+def test_real_suggestions_are_each_answered_from_their_own_section(real_settings, real_embedder):
+    from ingest import index_manifest
+    from qa.suggest import suggestions
+
+    manifest = index_manifest(real_settings)
+    origins = dict(zip(manifest.suggestions, manifest.suggestion_origins))
+    shown = suggestions(real_settings, limit=8, embedder=real_embedder)
+    assert len(shown) >= 4
+    for question in shown:
+        answer = ask(question, settings=real_settings, embedder=real_embedder)
+        source, heading = origins[question]
+        first = answer.citations[0]
+        assert first.source == source and (first.section == heading or first.section.startswith(heading + " > ")), \
+            (question, first.section)
