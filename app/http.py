@@ -1,5 +1,6 @@
 """The HTTP API: ``POST /api/ask``, ``POST /api/stream``, ``POST /api/feedback``,
-``GET /api/document``, ``POST /api/upload``, ``GET /healthz``.
+``GET /api/document``, ``POST /api/upload``, ``GET /healthz``, and the library's
+``GET /api/documents`` and ``DELETE /api/documents/{source}`` (:mod:`app.library`).
 
 A thin shell over :mod:`qa`. Bad requests get a 4xx with ``{"error": ...}``; nothing a
 client sends produces a 500 or a traceback, and a damaged or missing index is a 503 with
@@ -34,6 +35,7 @@ from qa import TOP_K_BOUNDS, Response, VerifiedSentence, ask, check_served, engi
 from .documents import served_document
 from .feedback import FeedbackEntry, FeedbackFull, feedback_store
 from .guard import TOKEN_COOKIE
+from .library import library_routes
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ class AskRequest(BaseModel):
     top_k: StrictInt | None = Field(None, ge=TOP_K_BOUNDS[0], le=TOP_K_BOUNDS[1], description="Passages to retrieve.")
     history: list[StrictStr] = Field(default_factory=list, max_length=50,
                                      description="Earlier questions of the conversation, oldest first.")
+    sources: list[StrictStr] | None = Field(None, min_length=1, max_length=10_000, description=(
+        "Answer only from these documents (their `source` names, GET /api/documents); all when left out."))
 
 
 class CitationRecord(BaseModel):
@@ -85,8 +89,9 @@ class ErrorBody(BaseModel):
 def _errors(*codes: int) -> dict:
     """The error statuses a route documents in the OpenAPI schema (every one is ``{"error"}``)."""
     what = {400: "The question or an argument cannot be used.", 401: "Missing or wrong bearer token.",
-            403: "Cross-origin request (or, for an upload: uploads are off).", 404: "No such route (or no such document).", 413: "Body over the size limit.",
-            409: "Another document of that name is in the corpus.",
+            403: "Cross-origin request (or: adding and removing documents are off).",
+            404: "No such route (or no such document).", 413: "Body over the size limit.",
+            409: "Another document of that name is in the corpus (or: the only one cannot be removed).",
             422: "The body does not match the schema (or, for an upload: the file cannot be used).",
             503: "No usable index (run `sourceqa ingest`), or the feedback log cannot take more."}
     return {code: {"model": ErrorBody, "description": what[code]} for code in codes}
@@ -182,11 +187,11 @@ def create_api(settings: Settings) -> FastAPI:
         try:
             check_llm(body.llm, settings)
             answer = ask(body.question, llm=body.llm, top_k=body.top_k, history=body.history,
-                         settings=settings)
+                         settings=settings, sources=body.sources)
         except IndexProblem as problem:
             return _error(503, public_message(problem, settings))
-        except (SettingsError, ValueError) as error:
-            return _error(400, str(error))
+        except (SettingsError, ValueError) as error:  # a source the index does not hold: 422
+            return _error(getattr(error, "status", 400), str(error))
         return JSONResponse(answer.to_dict("client"))
 
     @api.post("/api/stream", response_class=StreamingResponse, responses={
@@ -196,18 +201,17 @@ def create_api(settings: Settings) -> FastAPI:
         **_errors(*GUARDED, 422, 503)})
     def api_stream(body: AskRequest):
         """Newline-delimited JSON: one ``{"sentence": text, "citation": {...}}`` line per answer
-        sentence as soon as it is verified (nothing unverified is ever sent), then
-        ``{"answer": {...}}``, the final Answer."""
+        sentence as soon as it is verified (nothing unverified is sent), then ``{"answer": {...}}``."""
         try:
             check_llm(body.llm, settings)
             response = stream(body.question, llm=body.llm, top_k=body.top_k, history=body.history,
-                              settings=settings)
+                              settings=settings, sources=body.sources)
             sentences = iter(response)
             first = next(sentences, None)  # the question is judged before any byte is sent
         except IndexProblem as problem:
             return _error(503, public_message(problem, settings))
         except (SettingsError, ValueError) as error:
-            return _error(400, str(error))
+            return _error(getattr(error, "status", 400), str(error))
         return StreamingResponse(_ndjson(first, sentences, response), media_type="application/x-ndjson")
 
     @api.post("/api/feedback", responses=_errors(*GUARDED, 422, 503))
@@ -243,9 +247,8 @@ def create_api(settings: Settings) -> FastAPI:
     async def api_upload(request: Request, name: str = Query(min_length=1, max_length=500, description=(
             "The file's name: .txt, .md, .html, .pdf or .docx, without folders."))) -> JSONResponse:
         """Add one document to the corpus folder and ingest it (the body is the file's bytes).
-        Refused, with nothing written, when uploads are off (the ``read_only`` setting, or a
-        non-loopback address without ``api_token``), or for a name, type, size or content the
-        CLI would skip; 409 when another document has that name."""
+        Refused, with nothing written, when uploads are off (``read_only``, or a non-loopback
+        address without ``api_token``) or for what the CLI would skip; 409 for a name taken."""
         from starlette.concurrency import run_in_threadpool
 
         from .upload import UploadRefused, add_document
@@ -263,6 +266,7 @@ def create_api(settings: Settings) -> FastAPI:
         return JSONResponse({"source": added.source, "sections": added.sections, "chunks": added.chunks,
                              "already_there": added.already_there, "summary": added.summary})
 
+    library_routes(api, settings, _errors(*GUARDED, 404, 409, 422, 503))
     return api
 
 

@@ -21,8 +21,8 @@ VIEWER_HTML = (
     '<span class="sq-viewer-where"></span><button type="button" class="sq-viewer-close" '
     'aria-label="Close the source">\u00d7</button></div><div class="sq-doc" tabindex="0"></div></div>')
 
-TOOLS_HTML = ('<div class="sq-chat-tools"><button type="button" id="sq-export">Export conversation '
-              "(Markdown)</button></div>")
+TOOLS_HTML = ('<div class="sq-chat-tools"><button type="button" id="sq-export" hidden>Export conversation '
+              "(Markdown)</button></div>")  # shown by the script once there is an answer
 
 def upload_html(refusal: str | None, accept: str) -> str:
     """The chat's "add documents" control, or the line that says why adding is off."""
@@ -239,6 +239,20 @@ PAGE_JS = r"""
     const latest = all[all.length - 1];
     if (latest && latest !== lastOpened) { latest.open = true; lastOpened = latest; }
   }
-  new MutationObserver(openLatestSources).observe(document.body, {subtree: true, childList: true});
+  // Export appears with the first answer; a decline closes the viewer (no earlier citation stays).
+  let lastFinal = '';
+  function onChange() {
+    openLatestSources();
+    const finals = document.querySelectorAll('#sq-chat .sq-answer, #sq-chat .sq-abstain');
+    const exp = document.getElementById('sq-export');
+    if (exp) exp.hidden = !finals.length;
+    const last = finals[finals.length - 1], key = last ? finals.length + ':' + last.textContent.slice(0, 200) : '';
+    if (key !== lastFinal && lastFinal !== '' && last.classList.contains('sq-abstain')) {
+      const box = document.querySelector('#sq-viewer .sq-viewer');
+      if (box) { box.hidden = true; box.querySelector('.sq-doc').replaceChildren(); delete box.dataset.source; }
+    }
+    lastFinal = key || lastFinal;
+  }
+  new MutationObserver(onChange).observe(document.body, {subtree: true, childList: true});
 })();
 """

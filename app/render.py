@@ -208,23 +208,23 @@ def _surrounding(citation: Citation, passages: list[Passage]) -> tuple[str, str]
 
 
 def sources_html(answer: Answer | None) -> str:
-    """The sources panel: the question as answered, then every citation in its passage."""
+    """The sources panel: the question as answered, then every citation in its passage,
+    headed by its section and where it is (the file, and the page of a PDF)."""
     if answer is None:
         return '<div class="sq-sources sq-empty">Sources of the answer appear here.</div>'
     parts = ['<div class="sq-sources">']
     if answer.standalone and answer.standalone != answer.question:
         parts.append(f'<div class="sq-standalone">Follow-up answered as: '
                      f"<q>{escape(answer.standalone)}</q></div>")
-    if answer.abstained:
-        parts.append('<div class="sq-empty">No passage of the source answers this question.</div>')
+    if answer.abstained:  # the page's script closes the viewer too: no earlier citation stays shown
+        parts.append('<div class="sq-empty sq-declined">No passage of the source answers this question.</div>')
     for citation in answer.citations:
         before, after = _surrounding(citation, answer.passages)
         heading = _heading(citation.section)
         parts.append(
             f'<div class="sq-source" id="sq-src-{citation.number}">'
             f'<div class="sq-head"><span class="sq-num">[{citation.number}]</span> {heading}'
-            f'<span class="sq-where">{escape(citation.source)}{_page(citation)}, characters '
-            f"{citation.start}\u2013{citation.end}</span></div>"
+            f'<span class="sq-where">{escape(citation.source)}{_page(citation)}</span></div>'
             f'<blockquote class="sq-passage">{escape(before)}<mark class="sq-quote">'
             f"{escape(citation.quote)}</mark>{escape(after)}</blockquote>"
             f'<a class="sq-open" href="{_open_href(citation.source, start=citation.start, end=citation.end)}">'

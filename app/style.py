@@ -93,6 +93,29 @@ mark.sq-quote { background: #fde68a; color: #111827; padding: 0 2px; }
 .sq-upload-bar[hidden] { display: none; }
 .sq-upload-msg { margin-top: 2px; }
 .sq-hidden { display: none !important; }
+#sq-export[hidden] { display: none; }
+div:has(> #sq-excluded) { display: none !important; }
+.sq-library { font-size: 0.88em; color: #1f2937; }
+.sq-library-head { color: #4b5563; margin-bottom: 4px; }
+.sq-lib-list { list-style: none; margin: 0; padding: 0; max-height: 40vh; overflow-y: auto; }
+.sq-lib-doc { border: 1px solid #e5e7eb; border-radius: 6px; padding: 4px 8px; margin: 4px 0; }
+.sq-lib-line { display: flex; align-items: baseline; gap: 8px; }
+.sq-lib-pick { flex: 1; cursor: pointer; }
+.sq-lib-title { font-weight: 600; }
+.sq-lib-facts { color: #4b5563; font-size: 0.9em; margin-left: 22px; }
+.sq-lib-asks { margin: 2px 0 0 22px; display: flex; flex-wrap: wrap; gap: 4px; }
+.sq-suggest, .sq-remove { font-size: 0.85em; border: 1px solid #d1d5db; border-radius: 6px;
+    padding: 1px 8px; background: #f9fafb; color: #374151; cursor: pointer; }
+.sq-suggest:disabled { opacity: 0.5; cursor: default; }
+.sq-remove { color: #991b1b; border-color: #fca5a5; }
+.sq-lib-msg { margin-top: 2px; color: #374151; }
+.dark .sq-library { color: #e5e7eb; }
+.dark .sq-library-head { color: #a3aab6; }
+.dark .sq-lib-facts { color: #a3aab6; }
+.dark .sq-lib-doc { border-color: #374151; }
+.dark .sq-suggest { background: #1f2937; color: #e5e7eb; border-color: #4b5563; }
+.dark .sq-remove { background: #1f2937; color: #fca5a5; border-color: #7f1d1d; }
+.dark .sq-lib-msg { color: #e5e7eb; }
 .dark .sq-upload { color: #e5e7eb; }
 .dark .sq-upload-hint { color: #a3aab6; }
 .dark .sq-upload.sq-drop { background: #1e3a8a; }

@@ -15,29 +15,18 @@ import gradio as gr
 
 from core.settings import Settings, SettingsError
 from ingest import READERS, IndexProblem, index_manifest
-from qa import engine_loaded, stream, suggestions
+from qa import engine_loaded, stream
 
 from .feedback import FeedbackEntry, feedback_store, new_answer_id
 from .http import allowed_llms, check_llm, public_message
+from .library import grouped_suggestions, list_documents, removal_refusal
 from .page import PAGE_JS, TOOLS_HTML, VIEWER_HTML, upload_html
+from .panel import PANEL_JS, excluded_sources, library_html
 from .render import API_LINE, answer_html, checking_html, sources_html, status_html
 from .upload import upload_refusal
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = 4  # example buttons: questions derived from the index's headings that it answers
-
-
-def example_updates(settings: Settings) -> list:
-    """The example buttons on page load: the suggested questions, the rest hidden (all of
-    them while there is no index yet)."""
-    try:
-        shown = suggestions(settings, limit=EXAMPLES)
-    except Exception:
-        log.exception("suggested questions failed")
-        shown = []
-    return [gr.update(value=shown[i], visible=True) if i < len(shown) else gr.update(visible=False)
-            for i in range(EXAMPLES)]
 LOADING = ("Loading the index and the models (first question only; this takes a few seconds, "
            "longer if the index has to be built)\u2026")
 
@@ -56,12 +45,13 @@ class ChatSession:
         self.feedback = feedback_store(settings)
 
     def respond(self, message: str, chat: list[dict], turns: list[dict], backend: str,
-                top_k: float, as_typed: bool = False) -> Iterator[tuple]:
+                top_k: float, excluded: str = "", as_typed: bool = False) -> Iterator[tuple]:
         """Stream one answer: (textbox, chat, turns, sources, saved chat) updates. While it is
         written, the message shows only sentences already verified against the source; the
         chat is saved in the browser once the answer (or an error) is final. ``as_typed``:
         ask without the earlier questions, so a follow-up is not rewritten (the answer's
-        "Ask as typed instead" control); later questions follow on from this one."""
+        "Ask as typed instead" control); later questions follow on from this one.
+        ``excluded``: the documents unticked in the Documents panel (JSON), not used."""
         question = (message or "").strip()
         if not question:
             yield "", chat, turns, gr.skip(), gr.skip()
@@ -76,7 +66,7 @@ class ChatSession:
         try:
             check_llm(backend or None, self.settings)
             response = stream(question, llm=backend or None, top_k=int(top_k) if top_k else None,
-                              history=history, settings=self.settings)
+                              history=history, settings=self.settings, sources=self.sources(excluded))
             for sentence in response:
                 verified.append(sentence)
                 chat[-1] = {"role": "assistant", "content": checking_html(verified)}
@@ -99,8 +89,30 @@ class ChatSession:
         yield "", chat, turns, gr.skip(), chat
 
     def respond_as_typed(self, message: str, chat: list[dict], turns: list[dict], backend: str,
-                         top_k: float) -> Iterator[tuple]:
-        yield from self.respond(message, chat, turns, backend, top_k, as_typed=True)
+                         top_k: float, excluded: str = "") -> Iterator[tuple]:
+        yield from self.respond(message, chat, turns, backend, top_k, excluded, as_typed=True)
+
+    def sources(self, excluded: str) -> list[str] | None:
+        """The ticked documents (None: all of them); ValueError when none is ticked."""
+        unticked = excluded_sources(excluded)
+        if not unticked:
+            return None
+        manifest = index_manifest(self.settings)
+        chosen = [s for s in (manifest.sources if manifest else ()) if s not in unticked]
+        if not chosen:
+            raise ValueError("no document is ticked in the Documents panel: tick one to ask about it")
+        return chosen
+
+    def library(self, excluded: str = "") -> str:
+        """The Documents panel: the served index's documents, ticked unless ``excluded``."""
+        try:
+            if index_manifest(self.settings) is None:
+                return library_html(None, {}, None, set())
+            rows = list_documents(self.settings)
+        except IndexProblem as problem:
+            return library_html(None, {}, None, set(), public_message(problem, self.settings))
+        return library_html(rows, grouped_suggestions(self.settings), removal_refusal(self.settings),
+                            excluded_sources(excluded))
 
     def rate(self, turns: list[dict], data: gr.LikeData) -> tuple:
         """Thumbs up/down on an answer: log it, then offer the comment box for that answer."""
@@ -210,11 +222,12 @@ def build_ui(settings: Settings) -> gr.Blocks:
                 gr.HTML(TOOLS_HTML, elem_id="sq-tools", js_on_load=None)
                 comment = gr.Textbox(visible=False, elem_id="sq-comment", max_lines=3,
                                      placeholder="What was wrong or missing? Press Enter to send.")
-                with gr.Row():
-                    examples = [gr.Button("", size="sm", visible=False, elem_classes=["sq-example"])
-                                for _ in range(EXAMPLES)]
+                gr.Markdown("### Documents")
+                library = gr.HTML(elem_id="sq-library")
+                # The unticked documents (JSON), written by the panel's script; the questions read it.
+                excluded = gr.Textbox("", elem_id="sq-excluded", elem_classes=["sq-hidden"], show_label=False)
                 gr.HTML(upload_html(upload_refusal(settings), ", ".join(sorted(READERS))), elem_id="sq-add")
-                # Clicked by the page's script once a document is added: status line, suggestions.
+                # Clicked by the page's scripts once a document is added or removed: status, documents.
                 refresh = gr.Button("refresh", elem_id="sq-refresh", elem_classes=["sq-hidden"])
                 # Clicked by the page's script to ask an answer's question as typed (the box holds it).
                 as_typed = gr.Button("ask as typed", elem_id="sq-as-typed-send", elem_classes=["sq-hidden"])
@@ -226,28 +239,25 @@ def build_ui(settings: Settings) -> gr.Blocks:
                 gr.Markdown(API_LINE, elem_classes=["sq-note"])
             with gr.Column(scale=2):
                 # The source viewer; its js_on_load installs the page's script (once).
-                gr.HTML(VIEWER_HTML, elem_id="sq-viewer", js_on_load=PAGE_JS)
+                gr.HTML(VIEWER_HTML, elem_id="sq-viewer", js_on_load=PAGE_JS + PANEL_JS)
                 gr.Markdown("### Sources")
                 sources = gr.HTML(sources_html(None), elem_id="sq-sources")
         turns = gr.BrowserState([], storage_key="sourceqa-turns")
         rated = gr.BrowserState("", storage_key="sourceqa-rated")
         saved = gr.BrowserState([], storage_key="sourceqa-chat")  # the messages, for a reload
 
-        inputs = [box, chat, turns, backend, top_k]
+        inputs = [box, chat, turns, backend, top_k, excluded]
         outputs = [box, chat, turns, sources, saved]
         box.submit(session.respond, inputs, outputs).then(session.status, [turns], status)
         send.click(session.respond, inputs, outputs).then(session.status, [turns], status)
         as_typed.click(session.respond_as_typed, inputs, outputs).then(session.status, [turns], status)
-        for button in examples:  # a button's label is the question it asks
-            button.click(lambda text: text, button, box).then(session.respond, inputs, outputs).then(
-                session.status, [turns], status)
         chat.like(session.rate, [turns], [rated, comment])
         comment.submit(session.comment, [comment, rated, turns], [comment])
         clear.click(lambda: ([], [], sources_html(None), []), None, [chat, turns, sources, saved])
         ui.load(lambda: session.status(), None, status)
         ui.load(restore, [saved, turns], [chat, turns, rated])  # a reload keeps the conversation
-        ui.load(lambda: example_updates(settings), None, examples)
-        refresh.click(session.status, [turns], status).then(lambda: example_updates(settings), None, examples)
+        ui.load(session.library, [excluded], library)
+        refresh.click(session.status, [turns], status).then(session.library, [excluded], library)
     return ui
 
 

@@ -8,7 +8,7 @@ this interface, never a storage's own classes. Rows are positions: chunk row ``i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -40,12 +40,16 @@ class Index(Protocol):
         headings that name a thing rather than an aspect of one ("Treatment")."""
         ...
 
-    def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Best ``k`` chunk rows by cosine similarity to a unit query vector, best first."""
+    def search_dense(self, vector: np.ndarray, k: int,
+                     sources: Collection[str] | None = None) -> list[tuple[int, float]]:
+        """Best ``k`` chunk rows by cosine similarity to a unit query vector, best first;
+        ``sources``: only chunks of those documents, chosen before ranking (None: all)."""
         ...
 
-    def search_keywords(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Best ``k`` chunk rows by BM25 score for the query's words, best first."""
+    def search_keywords(self, query: str, k: int,
+                        sources: Collection[str] | None = None) -> list[tuple[int, float]]:
+        """Best ``k`` chunk rows by BM25 score for the query's words, best first;
+        ``sources`` as for :meth:`search_dense`."""
         ...
 
     def chunk_cosine(self, row: int, vector: np.ndarray) -> float:

@@ -27,7 +27,7 @@ from .headings import IMAGE, TOP_LEVEL_SECTIONS, heading_of, strip_header
 
 __all__ = ["CLEANING_VERSION", "clean_page", "is_preview_line", "split_preview"]
 
-CLEANING_VERSION = "4"
+CLEANING_VERSION = "5"  # 5: PDFs read as a reader shows them (ingest/pdf_layout.py), so old indexes are read again
 
 _COPULAS = {"is", "are", "was", "were", "refers", "means", "or"}
 _SHORT_WORDS = {"a", "an", "as", "at", "be", "by", "do", "he", "if", "in", "is", "it", "me",

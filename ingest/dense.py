@@ -11,14 +11,25 @@
   chunk's text, which keyword search reads too).
 
 Rows are addressed by position: row ``i`` is chunk ``i`` of the version's chunk table.
+A search may be limited to some documents (:class:`Within`) before it ranks: FAISS skips
+every other row (an ``IDSelectorBitmap``), pgvector adds ``WHERE source = ANY(...)``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Within:
+    """Search only these documents: their names, and their chunk rows (sorted)."""
+
+    sources: tuple[str, ...]
+    rows: np.ndarray
 
 
 class Dense(Protocol):
@@ -29,8 +40,9 @@ class Dense(Protocol):
         """How many chunk rows are indexed."""
         ...
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Best ``k`` rows for one unit query vector, as (row, cosine similarity), best first."""
+    def search(self, vector: np.ndarray, k: int, within: Within | None = None) -> list[tuple[int, float]]:
+        """Best ``k`` rows for one unit query vector, as (row, cosine similarity), best first;
+        ``within``: only rows of those documents, chosen before ranking."""
         ...
 
 
@@ -94,12 +106,34 @@ class FaissDense:
             self._index = self._new_index(vectors)
         self._index.add(vectors)  # one bulk add (llama-index's add() goes node by node)
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search(self, vector: np.ndarray, k: int, within: Within | None = None) -> list[tuple[int, float]]:
         if self.count == 0:
             return []
         query = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
-        scores, rows = self._index.search(query, min(k, self.count))
+        if within is None:
+            scores, rows = self._index.search(query, min(k, self.count))
+        else:
+            scores, rows = self._search_within(query, min(k, len(within.rows)), within.rows)
         return [(int(i), float(s)) for i, s in zip(rows[0], scores[0]) if i >= 0]
+
+    def _search_within(self, query: np.ndarray, k: int, chosen: np.ndarray):
+        """FAISS's search over the ``chosen`` rows only (a bitmap selector): exact for a flat
+        index; an IVF index probes every list when its usual probes find fewer than ``k``."""
+        import faiss
+
+        if k <= 0:
+            return np.zeros((1, 0), np.float32), np.zeros((1, 0), np.int64)
+        mask = np.zeros(self.count, dtype=bool)
+        mask[chosen] = True
+        bitmap = np.packbits(mask, bitorder="little")
+        selector = faiss.IDSelectorBitmap(self.count, faiss.swig_ptr(bitmap))
+        if not hasattr(self._index, "nlist"):
+            return self._index.search(query, k, params=faiss.SearchParameters(sel=selector))
+        for probes in (self._index.nprobe, self._index.nlist):
+            scores, rows = self._index.search(query, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=probes))
+            if int((rows[0] >= 0).sum()) >= k:
+                break
+        return scores, rows
 
     def save(self, folder: Path) -> list[str]:
         """Write the index into ``folder`` (llama-index's ``FaissVectorStore`` format, which
@@ -127,19 +161,22 @@ class FaissDense:
 class PgvectorDense:
     """Dense search in one version's pgvector table (cosine similarity)."""
 
-    def __init__(self, store, count: int) -> None:
+    def __init__(self, store, count: int, subset=None) -> None:
         self._store = store  # llama-index's PGVectorStore of the version's table
         self._count = count
+        self._subset = subset  # the storage's filtered SQL (ingest.storage.pgsearch.SubsetSearch)
 
     @property
     def count(self) -> int:
         return self._count
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search(self, vector: np.ndarray, k: int, within: Within | None = None) -> list[tuple[int, float]]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
 
         if not self._count:
             return []
+        if within is not None:
+            return self._subset.dense(vector, min(k, len(within.rows)), within)
         result = self._store.query(VectorStoreQuery(query_embedding=np.asarray(vector, dtype=float).tolist(),
                                                     similarity_top_k=min(k, self._count)))
         return [(int(node.metadata["row"]), float(score)) for node, score in zip(result.nodes, result.similarities)]

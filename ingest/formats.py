@@ -9,13 +9,15 @@ raises :class:`Unreadable` with the reason, which the corpus scan reports as ski
 * ``.txt``, ``.md``, ``.markdown``: UTF-8 text as it is.
 * ``.html``, ``.htm``: blocks become paragraphs, ``<hN>`` headings ``#`` lines.
 * ``.pdf`` (:mod:`ingest.pdf`, pypdf): the text layer page by page; headings from the
-  document outline. A PDF without a text layer (a scan) is skipped: there is no OCR.
+  document outline, else from the fonts. A PDF without a text layer (a scan) is skipped:
+  there is no OCR.
 * ``.docx`` (:mod:`ingest.word`, python-docx): paragraphs, headings and lists by their
   style, table cells.
 
 A binary format's first line is always a ``# title`` line: the PDF's metadata title,
-else its first outline entry, else the file's name (``.docx``: the paragraph styled
-"Title", else the document property, else the file's name).
+else its first outline entry, else a larger line atop page 1, else the file's name
+(``.docx``: the paragraph styled "Title", else the document property, else the file's
+name).
 """
 
 from __future__ import annotations

@@ -33,6 +33,8 @@ import numpy as np
 from core.text import STOPWORDS, tokenize
 from core.types import Chunk
 
+from .dense import Within
+
 # bm25s sets its logger to DEBUG on import; its build messages are not ours to print.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -49,8 +51,9 @@ class Keywords(Protocol):
         """How many chunk rows are indexed."""
         ...
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Best ``k`` chunk rows by BM25 score for the query's words, as (row, score)."""
+    def search(self, query: str, k: int, within: Within | None = None) -> list[tuple[int, float]]:
+        """Best ``k`` chunk rows by BM25 score for the query's words, as (row, score);
+        ``within``: only rows of those documents, chosen before ranking."""
         ...
 
 
@@ -157,11 +160,16 @@ class KeywordIndex:
         """What ranking needs besides the chunks' own tokens (the postgres storage saves it)."""
         return {"idf": dict(self.idf), "k1": self.k1, "b": self.b, "average": self.average}
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def search(self, query: str, k: int, within: Within | None = None) -> list[tuple[int, float]]:
         columns = sorted({self._vocabulary[t] for t in tokenize(query) if t in self._vocabulary})
         if not columns or k <= 0:
             return []
-        return _top(self._retriever.get_scores_from_ids(columns), k)
+        scores = self._retriever.get_scores_from_ids(columns)
+        if within is not None:  # every other document's rows score nothing
+            kept = np.zeros_like(scores)
+            kept[within.rows] = scores[within.rows]
+            scores = kept
+        return _top(scores, k)
 
     def save(self, folder: Path) -> list[str]:
         """Write the index into ``folder``; returns the names of the files written."""
@@ -234,8 +242,9 @@ class PgKeywords:
 
     CANDIDATES = 200
 
-    def __init__(self, store, statistics: dict, chunks: list[Chunk]) -> None:
+    def __init__(self, store, statistics: dict, chunks: list[Chunk], subset=None) -> None:
         self._store = store  # llama-index's PGVectorStore of the version's table
+        self._subset = subset  # the storage's filtered SQL (ingest.storage.pgsearch.SubsetSearch)
         self.idf: dict[str, float] = statistics["idf"]
         self._k1, self._b, self._average = statistics["k1"], statistics["b"], statistics["average"]
         self._chunks = chunks
@@ -244,19 +253,22 @@ class PgKeywords:
     def count(self) -> int:
         return len(self._chunks)
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def search(self, query: str, k: int, within: Within | None = None) -> list[tuple[int, float]]:
         from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
         words = [w for w in re.findall(r"[a-z0-9]+", query.lower()) if w not in STOPWORDS]
         if not words:
             return []
         depth = max(k, self.CANDIDATES)
-        result = self._store.query(VectorStoreQuery(query_str=" ".join(words), mode=VectorStoreQueryMode.TEXT_SEARCH,
-                                                    sparse_top_k=depth, similarity_top_k=depth))
+        if within is not None:
+            candidates = self._subset.keyword_rows(words, depth, within)
+        else:
+            result = self._store.query(VectorStoreQuery(query_str=" ".join(words), mode=VectorStoreQueryMode.TEXT_SEARCH,
+                                                        sparse_top_k=depth, similarity_top_k=depth))
+            candidates = [int(node.metadata["row"]) for node in result.nodes]
         terms = [t for t in set(tokenize(query)) if t in self.idf]
         scores = []
-        for node in result.nodes:
-            row = int(node.metadata["row"])
+        for row in candidates:
             tokens = tokenize(self._chunks[row].embed_text)
             frequency = Counter(tokens)
             score = sum(bm25(frequency[t], len(tokens), self.idf[t], self._k1, self._b, self._average)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from core.types import Chunk, SentenceRow, page_at
 
-from .dense import Dense
+from .dense import Dense, Within
 from .headings import topic_names
 from .keywords import Keywords
 
@@ -34,6 +34,7 @@ class LoadedIndex:
     keywords: Keywords
     keys: dict[str, list[str | None]] = field(default_factory=dict)  # embedding keys per table (files)
     pages: dict[str, list[int]] = field(default_factory=dict)  # source -> page starts (PDFs)
+    _rows: dict[str, np.ndarray] | None = field(default=None, init=False, repr=False)  # source -> chunk rows
 
     @property
     def version(self) -> str:
@@ -60,11 +61,28 @@ class LoadedIndex:
     def topics(self) -> list[str]:
         return topic_names(self.titles.values(), (chunk.section for chunk in self.chunks))
 
-    def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        return self.vectors.search(vector, k)
+    def within(self, sources: Collection[str]) -> Within:
+        """The chunk rows of these documents (sorted), for a search limited to them."""
+        if self._rows is None:  # one pass over the chunk table, once per loaded version
+            rows: dict[str, list[int]] = {}
+            for row, chunk in enumerate(self.chunks):
+                rows.setdefault(chunk.source, []).append(row)
+            self._rows = {source: np.asarray(r, dtype=np.int64) for source, r in rows.items()}
+        chosen = tuple(sorted(set(sources)))
+        parts = [self._rows[s] for s in chosen if s in self._rows]
+        return Within(chosen, np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64))
 
-    def search_keywords(self, query: str, k: int) -> list[tuple[int, float]]:
-        return self.keywords.search(query, k)
+    def search_dense(self, vector: np.ndarray, k: int,
+                     sources: Collection[str] | None = None) -> list[tuple[int, float]]:
+        if sources is None:
+            return self.vectors.search(vector, k)
+        return self.vectors.search(vector, k, within=self.within(sources))
+
+    def search_keywords(self, query: str, k: int,
+                        sources: Collection[str] | None = None) -> list[tuple[int, float]]:
+        if sources is None:
+            return self.keywords.search(query, k)
+        return self.keywords.search(query, k, within=self.within(sources))
 
     def chunk_cosine(self, row: int, vector: np.ndarray) -> float:
         return float(self.chunk_vectors[row] @ vector)

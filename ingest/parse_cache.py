@@ -33,10 +33,10 @@ def parser_version() -> str:
     """A digest of the readers' own code and the parsing libraries' versions."""
     from importlib import metadata
 
-    from . import formats, pdf, word
+    from . import formats, pdf, pdf_layout, pdf_text, word
 
     digest = hashlib.sha256()
-    for module in (formats, pdf, word):
+    for module in (formats, pdf, pdf_layout, pdf_text, word):
         digest.update(Path(module.__file__).read_bytes())
     for package in ("pypdf", "python-docx", "lxml"):
         try:

@@ -20,7 +20,7 @@ from judge import Judge, make_judge
 
 from .engine import Engine
 from .llms import Generator, make_generator
-from .question import Request, request
+from .question import Request, UnknownSources, request
 from .response import Response
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,8 @@ def engine_loaded(settings: Settings) -> bool:
 
 
 def _resolve(question: object, llm: object, top_k: object, history: object, settings: object,
-             embedder: object = None, judge: object = None) -> tuple[Settings, Request, Generator | None, str]:
+             embedder: object = None, judge: object = None,
+             sources: object = None) -> tuple[Settings, Request, Generator | None, str]:
     """Validate every argument first (nothing is loaded for a bad one), then pick the backend.
 
     A bad argument of any type is a ValueError (``InvalidQuestion`` for the question and
@@ -137,7 +138,7 @@ def _resolve(question: object, llm: object, top_k: object, history: object, sett
     if settings is not None and not isinstance(settings, Settings):
         raise ValueError(f"settings must be a Settings object, got {type(settings).__name__}")
     settings = settings or load_settings()
-    asked = request(question, history, top_k, settings.max_question_chars)
+    asked = request(question, history, top_k, settings.max_question_chars, sources)
     for part, what, method in ((embedder, "embedder", "embed"), (judge, "judge", "score")):
         if part is not None and not callable(getattr(part, method, None)):
             raise ValueError(f"{what} must be an object with a {method}() method, got {type(part).__name__}")
@@ -153,7 +154,8 @@ def _resolve(question: object, llm: object, top_k: object, history: object, sett
 
 def stream(question: str, *, llm: str | Generator | None = None, top_k: int | None = None,
            history: list[str] | None = None, settings: Settings | None = None,
-           embedder: Embedder | None = None, judge: Judge | None = None) -> Response:
+           embedder: Embedder | None = None, judge: Judge | None = None,
+           sources: list[str] | None = None) -> Response:
     """The answer as it is written: iterate the :class:`Response` for each answer sentence
     as soon as it is verified (a :class:`VerifiedSentence` with its citation), then read
     ``response.answer`` for the final Answer.
@@ -163,20 +165,42 @@ def stream(question: str, *, llm: str | Generator | None = None, top_k: int | No
     abstention yields no sentence. Arguments are those of :func:`ask`; they are checked,
     and the index loaded, before this returns (so a bad argument raises here).
     """
-    settings, asked, generator, name = _resolve(question, llm, top_k, history, settings, embedder, judge)
+    settings, asked, generator, name = _resolve(question, llm, top_k, history, settings, embedder, judge,
+                                                sources)
     engine = get_engine(settings, embedder, judge)
-    return Response(engine.run(asked, generator, name))
+    return Response(engine.within(chosen(asked.sources, engine.index.documents)).run(asked, generator, name))
+
+
+def chosen(sources: tuple[str, ...] | None, documents) -> tuple[str, ...] | None:
+    """The documents to answer from: None for all of them (no filter); UnknownSources for a
+    name the index does not hold.
+
+    >>> chosen(("a.txt",), {"a.txt": "", "b.txt": ""}), chosen(("b.txt", "a.txt"), {"a.txt": "", "b.txt": ""})
+    (('a.txt',), None)
+    """
+    if sources is None:
+        return None
+    unknown = [s for s in sources if s not in documents]
+    if unknown:
+        names = ", ".join(repr(s if len(s) <= 60 else s[:60] + "...") for s in unknown[:5])
+        raise UnknownSources(f"sources: the index holds no document named {names}"
+                             f"{f' (and {len(unknown) - 5} more)' if len(unknown) > 5 else ''}; "
+                             "GET /api/documents lists them")
+    return None if len(sources) == len(documents) else sources
 
 
 def ask(question: str, *, llm: str | Generator | None = None, top_k: int | None = None,
         history: list[str] | None = None, settings: Settings | None = None,
-        embedder: Embedder | None = None, judge: Judge | None = None) -> Answer:
+        embedder: Embedder | None = None, judge: Judge | None = None,
+        sources: list[str] | None = None) -> Answer:
     """Answer ``question`` from the source, with a verified citation for every sentence.
 
     ``llm`` is a backend name ('local', 'gguf:/path.gguf', 'openai', 'extractive') or a
     Generator object; ``history`` holds the conversation's earlier questions, oldest
     first, so a follow-up ("And how is it treated?") is answered as a standalone
-    question (``Answer.standalone``); ``judge`` overrides the ``judge`` setting with a
+    question (``Answer.standalone``); ``sources`` (document names, as in a citation's
+    ``source``) answers only from those documents, retrieving from nothing else
+    (``UnknownSources``, a ValueError, for a name the index does not hold); ``judge`` overrides the ``judge`` setting with a
     Judge object (tests pass a fake); ``settings`` defaults to
     :func:`core.settings.load_settings`. Raises ``ValueError`` (``InvalidQuestion``
     for the question and history) for an empty, too long or non-text question and for any
@@ -184,7 +208,7 @@ def ask(question: str, *, llm: str | Generator | None = None, top_k: int | None 
     source sentences are shown with a note instead.
     """
     return stream(question, llm=llm, top_k=top_k, history=history, settings=settings, embedder=embedder,
-                  judge=judge).answer
+                  judge=judge, sources=sources).answer
 
 
 def prepare(settings: Settings | None = None) -> list[str]:

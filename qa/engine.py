@@ -15,6 +15,7 @@ which sentences the judge reads.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Generator as PyGenerator
 from collections.abc import Iterable, Iterator, Sequence
@@ -72,6 +73,15 @@ class Engine:
         self.chunk_rows = {chunk.id: row for row, chunk in enumerate(index.chunks)}
         self.topics = index.topics
         self.version = index.version
+
+    def within(self, sources: tuple[str, ...] | None) -> Engine:
+        """This engine answering only from ``sources`` (None: every document): a copy whose
+        retriever searches just their chunks."""
+        if sources is None:
+            return self
+        view = copy.copy(self)
+        view.retriever = HybridRetriever(self.index, self.embedder, sources)
+        return view
 
     @property
     def thresholds(self) -> Thresholds:

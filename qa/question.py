@@ -13,6 +13,12 @@ class InvalidQuestion(ValueError):
     """The question cannot be asked (empty, too long, not text)."""
 
 
+class UnknownSources(ValueError):
+    """``sources`` names a document the served index does not hold."""
+
+    status = 422  # what the HTTP API answers
+
+
 _INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instruction|rule|prompt|above|previous)s?\b"
     r"|^\s*(?:system|assistant|developer)\s*:|\byou are now\b|\bfrom now on\b|\bpretend (?:to be|you)\b"
@@ -61,14 +67,16 @@ class Request:
     question: str
     history: tuple[str, ...] = ()
     top_k: int | None = None
+    sources: tuple[str, ...] | None = None  # answer only from these documents (None: all)
 
 
-def request(question: object, history: object, top_k: object, max_chars: int) -> Request:
+def request(question: object, history: object, top_k: object, max_chars: int,
+            sources: object = None) -> Request:
     """Check and normalise everything a question comes with; raises InvalidQuestion (the
     question, the history) or ValueError (top_k) saying what was expected.
 
     >>> request("  What is it? ", ["Why?"], None, 100)
-    Request(question='What is it?', history=('Why?',), top_k=None)
+    Request(question='What is it?', history=('Why?',), top_k=None, sources=None)
     >>> request("Why?", "Earlier?", None, 100)
     Traceback (most recent call last):
     qa.question.InvalidQuestion: history must be a list of earlier questions, got str
@@ -77,7 +85,27 @@ def request(question: object, history: object, top_k: object, max_chars: int) ->
     if history is not None and not isinstance(history, (list, tuple)):
         raise InvalidQuestion(f"history must be a list of earlier questions, got {type(history).__name__}")
     earlier = tuple(normalise(turn, max_chars) for turn in history or ())
-    return Request(text, earlier, check_top_k(top_k))
+    return Request(text, earlier, check_top_k(top_k), check_sources(sources))
+
+
+def check_sources(sources: object) -> tuple[str, ...] | None:
+    """``sources`` as given to ``ask``: None (every document) or a non-empty list of document
+    names (a citation's ``source``), duplicates dropped; whether the index holds them is
+    checked against it (:class:`UnknownSources`).
+
+    >>> check_sources(None), check_sources(["a.txt", "b.pdf", "a.txt"])
+    (None, ('a.txt', 'b.pdf'))
+    >>> check_sources("a.txt")
+    Traceback (most recent call last):
+    ValueError: sources must be a list of document names, got str
+    """
+    if sources is None:
+        return None
+    if not isinstance(sources, (list, tuple)) or not all(isinstance(s, str) for s in sources):
+        raise ValueError(f"sources must be a list of document names, got {type(sources).__name__}")
+    if not sources:
+        raise ValueError("sources must name at least one document (leave it out to use them all)")
+    return tuple(dict.fromkeys(sources))
 
 
 def check_top_k(top_k: object) -> int | None:

@@ -37,15 +37,21 @@ def fuse(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
 
 
 class HybridRetriever:
-    def __init__(self, index: Index, embedder: Embedder) -> None:
+    """``sources``: retrieve only chunks of these documents (None: all). Both searches are
+    limited to them before they rank (:meth:`core.index.Index.search_dense`), so the top
+    ``top_k`` all come from them while they hold that many chunks."""
+
+    def __init__(self, index: Index, embedder: Embedder, sources: tuple[str, ...] | None = None) -> None:
         self.index = index
         self.embedder = embedder
+        self.sources = sources
 
     def retrieve(self, question: str, top_k: int) -> Retrieval:
         vector = self.embedder.embed([question])[0]
         depth = max(top_k * SEARCH_DEPTH_FACTOR, MIN_SEARCH_DEPTH)
-        dense = dict(self.index.search_dense(vector, depth))
-        keyword = [row for row, _ in self.index.search_keywords(question, depth)]
+        only = {} if self.sources is None else {"sources": self.sources}
+        dense = dict(self.index.search_dense(vector, depth, **only))
+        keyword = [row for row, _ in self.index.search_keywords(question, depth, **only)]
         fused = fuse([list(dense), keyword])
         best = sorted(fused, key=lambda row: (-fused[row], row))[:top_k]
         passages = []

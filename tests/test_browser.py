@@ -466,3 +466,87 @@ def test_a_follow_up_says_how_it_was_answered_and_can_be_asked_as_typed(extracti
         assert page.locator(bubbles).last.locator(".sq-standalone").count() == 0
     finally:
         context.close()
+
+
+# -- the Documents panel: choose documents, remove one -------------------------------------------
+ORCHARD = ("# Orchard Valves\n\nThe Zorblat relief valve opens at forty-two kilopascals. It protects the drip "
+           "lines from bursting.\n\n## Filters\n\nScreen filters are rinsed every month during the season.\n")
+SCURVY_NOTE = ("# Scurvy\n\nScurvy is a disease caused by a lack of vitamin C in the diet. Sailors on long "
+               "voyages suffered from it.\n\n## Treatment\n\nScurvy is treated with vitamin C taken by mouth.\n")
+SHOTS = Path("/tmp/shots")
+
+
+@pytest.fixture(scope="module")
+def library_server(tmp_path_factory):
+    """The extractive chat over its own copy of the seed corpus (documents are added and removed)."""
+    from conftest import Server
+
+    corpus = tmp_path_factory.mktemp("library-corpus")
+    shutil.copy(SEED, corpus / SEED.name)
+    server = Server(tmp_path_factory.mktemp("library-home"),
+                    {"SOURCEQA_CORPUS_DIR": str(corpus), "SOURCEQA_LLM": "extractive"},
+                    tmp_path_factory.mktemp("logs") / "library-server.log")
+    server.corpus = corpus
+    yield server.wait_ready(timeout=240)
+    server.stop()
+
+
+def _listed(page) -> list[str]:
+    return page.eval_on_selector_all("#sq-library .sq-lib-doc", "rows => rows.map(r => r.dataset.source)")
+
+
+def test_the_documents_panel_chooses_and_removes_documents(library_server, browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(library_server.url + "/")
+        page.wait_for_selector(f"#sq-library .sq-lib-doc[data-source='{SEED.name}']")
+        assert page.locator("#sq-export").is_hidden(), "no export before the first answer"
+        for name, text in (("orchard.md", ORCHARD), ("scurvy.md", SCURVY_NOTE)):
+            (tmp_path / name).write_text(text, encoding="utf-8")
+            page.set_input_files("#sq-upload-input", str(tmp_path / name))
+            page.wait_for_function("n => (document.querySelector('#sq-upload .sq-upload-msg')?.innerText || '')"
+                                   ".startsWith('Added ' + n)", arg=name)
+            page.wait_for_function("n => [...document.querySelectorAll('#sq-library .sq-lib-doc')]"
+                                   ".some(r => r.dataset.source === n)", arg=name)
+        assert _listed(page) == sorted([SEED.name, "orchard.md", "scurvy.md"])
+        scurvy = page.locator("#sq-library .sq-lib-doc[data-source='scurvy.md']")
+        assert "Scurvy" in scurvy.inner_text() and "chunk" in scurvy.inner_text()
+        assert scurvy.locator(".sq-suggest").count() >= 1  # its own suggested questions, under it
+
+        # untick the scurvy note and the seed article: only the orchard note answers
+        for source in ("scurvy.md", SEED.name):
+            page.locator(f"#sq-library .sq-lib-tick[data-source='{source}']").uncheck()
+        page.wait_for_function("(document.querySelector('#sq-library .sq-library-head')?.innerText || '')"
+                               ".startsWith('1 of 3')")
+        assert scurvy.locator(".sq-suggest").first.is_disabled()
+        ask(page, "At what pressure does the Zorblat relief valve open?")
+        answer = page.locator("#sq-chat .sq-answer").last
+        assert "forty-two kilopascals" in answer.locator(".sq-text").inner_text()
+        wheres = page.locator("#sq-sources .sq-where").all_inner_texts()
+        assert wheres and all(w == "orchard.md" for w in wheres), wheres  # no "characters" either
+        assert page.locator("#sq-export").is_visible(), "export once there is an answer"
+        answer.locator("a.sq-marker").first.click()
+        page.wait_for_selector("#sq-viewer .sq-viewer:not([hidden]) mark.sq-hl")
+        ask(page, "What is scurvy caused by?")  # its document is unticked: declined
+        assert page.locator("#sq-chat .sq-answer, #sq-chat .sq-abstain").last.get_attribute("class") == "sq-abstain"
+        assert page.locator("#sq-viewer .sq-viewer").is_hidden(), "a decline clears the viewer"
+        SHOTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("#sq-library").screenshot(path=str(SHOTS / "documents_panel_unticked.png"))
+        page.screenshot(path=str(SHOTS / "documents_panel_page.png"), full_page=True)
+
+        # remove the orchard note (confirmed): gone from the list, the corpus folder and the answers
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.locator("#sq-library .sq-remove[data-source='orchard.md']").click()
+        page.wait_for_function("() => ![...document.querySelectorAll('#sq-library .sq-lib-doc')]"
+                               ".some(r => r.dataset.source === 'orchard.md')")
+        assert _listed(page) == sorted([SEED.name, "scurvy.md"])
+        assert page.locator("#sq-library .sq-lib-doc[data-source='scurvy.md'] .sq-suggest").first.is_disabled()
+        assert not (library_server.corpus / "orchard.md").exists()
+        page.wait_for_function("!(document.querySelector('#sq-status')?.innerText || '').includes('orchard.md')")
+        page.locator("#sq-library").screenshot(path=str(SHOTS / "documents_panel_after_remove.png"))
+        page.screenshot(path=str(ARTIFACTS / "web_chat_documents.png"), full_page=True)
+    finally:
+        context.close()

@@ -253,7 +253,7 @@ def test_the_page_is_in_the_answer_json_and_shown(mixed, fake_embedder):
     data = answer.to_dict("client")
     assert [c["page"] for c in data["citations"] if c["source"] == "handbook.pdf"] == [3]
     assert "handbook.pdf, p. 3)" in answer.to_text()
-    assert "handbook.pdf, p. 3, characters" in sources_html(answer)
+    assert "handbook.pdf, p. 3</span>" in sources_html(answer)
     plain = Answer("q", "It rattles. [1]", False, [Citation(1, TXT_FACT, "notes.txt", "S", 0, 5)], [], "x",
                    sentences=[("It rattles.", 1)])
     assert "p. " not in plain.to_text() and "p. " not in sources_html(plain)

@@ -153,13 +153,11 @@ def test_no_index_no_suggestions(tmp_path):
     assert suggestions(load_settings(environ={}, home=tmp_path / "empty", corpus_dir=tmp_path)) == []
 
 
-def test_example_buttons_show_the_suggestions(settings, monkeypatch):
-    import app.web
+def test_suggestions_are_grouped_under_their_documents(app_settings, monkeypatch):
+    import app.library
 
-    monkeypatch.setattr(app.web, "suggestions", lambda settings, limit: ["Q one?", "Q two?"])
-    updates = app.web.example_updates(settings)
-    assert [(u.get("value"), u["visible"]) for u in updates] == [
-        ("Q one?", True), ("Q two?", True), (None, False), (None, False)]
+    monkeypatch.setattr(app.library, "suggestions", lambda settings, limit: ["What is calcinosis cutis?"])
+    assert app.library.grouped_suggestions(app_settings) == {"calcinosis_cutis.txt": ["What is calcinosis cutis?"]}
 
 
 # -- serving an index of another corpus folder ----------------------------------------------------

@@ -31,6 +31,7 @@ from ..keywords import KeywordIndex, PgKeywords
 from ..loaded import LoadedIndex, pages_problem
 from . import FORMAT, REBUILD, IndexProblem, new_version_name
 from .pgdb import LOCK_KEY, postgres_engine, redact_url, urls
+from .pgsearch import SubsetSearch
 
 log = logging.getLogger(__name__)
 
@@ -174,13 +175,15 @@ class PostgresStorage:
         version = new_version_name()
         table = chunk_table(version)
         dimension = int(chunk_vectors.shape[1])
-        manifest = {**manifest, "format": FORMAT, "version": version, "vector_index":
-                    "pgvector-hnsw" if len(chunks) >= self.settings.pg_hnsw_min_rows else "pgvector-exact"}
+        manifest = {**manifest, "format": FORMAT, "version": version, "chunk_metadata": ["row", "source"],
+                    "vector_index": "pgvector-hnsw" if len(chunks) >= self.settings.pg_hnsw_min_rows
+                    else "pgvector-exact"}
         try:
             store = self._vector_store(table, dimension, len(chunks))
             for first in range(0, len(chunks), INSERT_BATCH):
                 store.add([TextNode(id_=f"{row}-{chunks[row].id}", text=chunks[row].embed_text,
-                                    embedding=chunk_vectors[row].tolist(), metadata={"row": row})
+                                    embedding=chunk_vectors[row].tolist(),
+                                    metadata={"row": row, "source": chunks[row].source})
                            for row in range(first, min(first + INSERT_BATCH, len(chunks)))])
             row = {
                 "version": version, "chunk_table": table, "manifest": json.dumps(manifest),
@@ -257,10 +260,12 @@ class PostgresStorage:
             if problem:
                 raise ValueError(problem)
             store = self._vector_store(table, dimension, len(chunk_rows), create=False)
+            subset = SubsetSearch(self.engine, table, by_source="source" in manifest.get("chunk_metadata", ()),
+                                  hnsw=manifest.get("vector_index") == "pgvector-hnsw")
             return LoadedIndex(manifest, documents, chunk_rows, [SentenceRow(**s) for s in sentences],
                                sentence_vectors=sentence_matrix, chunk_vectors=vectors,
-                               vectors=PgvectorDense(store, len(chunk_rows)),
-                               keywords=PgKeywords(store, idf, chunk_rows), pages=pages or {})
+                               vectors=PgvectorDense(store, len(chunk_rows), subset),
+                               keywords=PgKeywords(store, idf, chunk_rows, subset), pages=pages or {})
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
             reason = " ".join(str(error).split())[:300]
             raise IndexProblem(f"index {version} in {self.describe()} cannot be read ({reason}); "
