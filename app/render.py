@@ -49,13 +49,28 @@ def _heading(section: str) -> str:
     return " \u203a ".join(escape(part) for part in section.split(" > "))
 
 
+def _also(citation: Citation) -> str:
+    """Where else the cited words stand word for word (another document), each a link into
+    that source: the sentence is shown once and cites all of them.
+
+    >>> from core.answer import Span
+    >>> _also(Citation(1, "q", "a.txt", "S", 0, 1, also=(Span("b.txt", 5, 6, "Care"),))).endswith("b.txt</a> (Care)</span>")
+    True
+    """
+    if not citation.also:
+        return ""
+    links = ", ".join(f'<a class="sq-open" href="{_open_href(s.source, start=s.start, end=s.end)}">'
+                      f"{escape(s.source)}</a> ({_heading(s.section)})" for s in citation.also)
+    return f'<span class="sq-also"> also in {links}</span>'
+
+
 def _cites_html(citations: list[Citation], key: str) -> str:
     """The answer's own sources: a collapsed list, one entry per citation, each with a link
     that opens it in the whole source."""
     items = "".join(
         f'<li class="sq-cite" id="sq-c-{key}-{c.number}"><span class="sq-num">[{c.number}]</span> '
         f'<span class="sq-sec">{_heading(c.section)}</span> '
-        f'<span class="sq-where">{escape(c.source)}{_page(c)}</span> '
+        f'<span class="sq-where">{escape(c.source)}{_page(c)}</span>{_also(c)} '
         f'<q class="sq-quote">{_text(c.quote)}</q> '
         f'<a class="sq-open" href="{_open_href(c.source, start=c.start, end=c.end)}">'
         "show in the source</a></li>" for c in citations)
@@ -224,7 +239,7 @@ def sources_html(answer: Answer | None) -> str:
         parts.append(
             f'<div class="sq-source" id="sq-src-{citation.number}">'
             f'<div class="sq-head"><span class="sq-num">[{citation.number}]</span> {heading}'
-            f'<span class="sq-where">{escape(citation.source)}{_page(citation)}</span></div>'
+            f'<span class="sq-where">{escape(citation.source)}{_page(citation)}</span>{_also(citation)}</div>'
             f'<blockquote class="sq-passage">{escape(before)}<mark class="sq-quote">'
             f"{escape(citation.quote)}</mark>{escape(after)}</blockquote>"
             f'<a class="sq-open" href="{_open_href(citation.source, start=citation.start, end=citation.end)}">'

@@ -189,6 +189,9 @@ def test_a_sentence_two_documents_share_is_shown_once(tmp_path, fake_embedder):
     documents = load_index(settings.index_path).documents
     assert all(documents[s.source][s.start:s.end] == shared for s in citation.also)
     assert "also Care, " in answer.to_text("plain")
+    from app.render import answer_html
+
+    assert "also in" in answer_html(answer)  # and in the chat's list of sources
 
 
 def test_a_sentence_far_below_the_best_is_not_shown_beside_it(manual, fake_embedder):
