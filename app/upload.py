@@ -154,6 +154,16 @@ def check_content(name: str, data: bytes, settings: Settings, cancelled: threadi
         raise UploadRefused(f"{name}: no text in it")
 
 
+_indexing: dict[str, dict] = {}  # upload being indexed -> its latest ingest progress
+
+
+def upload_progress() -> dict[str, dict]:
+    """How far each upload's ingest is, by file name: ``ingest.progress.Progress.to_dict()``
+    ({"stage", "done", "total", "unit", "rate", "seconds_left", "text"}; text such as
+    "Embedding 120 of 471 chunks, 35/s, 10 s left"), for the page to poll while it waits."""
+    return dict(_indexing)
+
+
 def add_document(settings: Settings, name: object, data: bytes,
                  cancelled: threading.Event | None = None) -> Uploaded:
     """Check ``data``, save it as ``name`` in the corpus folder and ingest; UploadRefused
@@ -195,7 +205,8 @@ def _save_and_ingest(settings: Settings, corpus: Path, name: str, data: bytes,
     try:
         _write(corpus, target, data)
         try:
-            report = ingest(settings, cancelled=cancelled)
+            report = ingest(settings, cancelled=cancelled,
+                            progress=lambda step: _indexing.__setitem__(name, step.to_dict()))
         except Cancelled:
             target.unlink(missing_ok=True)
             log.warning("upload of %s stopped: its client went away", name)
@@ -214,6 +225,7 @@ def _save_and_ingest(settings: Settings, corpus: Path, name: str, data: bytes,
             ingest(settings)  # the index without it again
             raise UploadRefused(f"{name} gave the index no text ({why})")
     finally:
+        _indexing.pop(name, None)
         pending.finish(marker)
     log.info("uploaded %s: %s", name, report.summary())
     return Uploaded(name, counts.sections, counts.chunks, report.summary())

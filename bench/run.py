@@ -87,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
             out = Path(scratch) / f"{side}.json"
             _python("bench.pipeline", side, "--cases", str(cases), "--repeats", str(repeats), "--out", str(out))
             results[side] = json.loads(out.read_text())
+        print("bench: ingest, one pass per chunk against every sentence embedded again", flush=True)
+        out = Path(scratch) / "one_pass.json"
+        _python("bench.one_pass", "--repeats", str(repeats), "--out", str(out),
+                *(["--corpus", str(REPO / "corpus")] if args.tiny else []))
+        results["one_pass"] = json.loads(out.read_text())
         print(f"bench: scale at {', '.join(f'{s:,}' for s in sizes)} chunks", flush=True)
         out = Path(scratch) / "scale.json"
         _python("bench.scale", "--sizes", *map(str, sizes), "--out", str(out))

@@ -1,7 +1,17 @@
-"""Embedding an ingest's texts: what a vector is reused by (:func:`embedding_key`), and
-:func:`embed_missing`, which embeds only the texts no earlier version or interrupted run
+"""Embedding an ingest's texts: what a vector is reused by (:func:`embedding_key`,
+:func:`pooled_key`), :func:`plan`, which says for every chunk and sentence what to embed,
+and :func:`embed_missing`, which embeds only what no earlier version or interrupted run
 has, a group of chunks at a time, spilling each group (:mod:`.spill`) and counting
-progress in chunks (a bar with chunks per second and the time left)."""
+progress in chunks (:mod:`.progress`).
+
+With an embedder that can (:class:`core.embedding.SpanEmbedder`, the ONNX MiniLM), a
+chunk takes one forward pass: its sentences' vectors are pooled from the chunk's own
+token states (each sentence's tokens with the chunk's heading, as the sentence embedded
+alone reads it), so a chunk costs one embedding instead of one plus one per sentence.
+Such a vector is kept under its own key (the chunk's text and the sentence's place in it),
+never mixed with a sentence embedded alone. A sentence past the tokens the chunk's pass
+kept is embedded alone (under the same key: it is what that key makes).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +20,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
+
+from core.embedding import Span, span_pooling
+from core.types import Chunk, SentenceRow
 
 from .bounded import Cancelled
 from .embedders import Embedder
+from .progress import Reporter
 from .spill import Spill
 
 log = logging.getLogger(__name__)
@@ -32,46 +46,164 @@ def embedding_key(embedder_name: str, dimension: int, text: str) -> str:
     return hashlib.sha256(f"{embedder_name}\0{dimension}\0{text}".encode()).hexdigest()[:32]
 
 
-def embed_missing(texts: list[str], keys: list[str], owners: list[int], cache: dict[str, np.ndarray],
-                  embedder: Callable[[], Embedder], progress: bool, spill: Spill,
-                  cancelled: threading.Event | None = None) -> tuple[np.ndarray, int]:
-    """Vectors for ``texts``, embedding once each key that is not cached yet; returns
-    them and how many texts were embedded.
+def pooled_key(embedder_name: str, dimension: int, pooling: str, context: str, span: Span) -> str:
+    """What a span's vector pooled from ``context``'s pass is reused by: the model, the
+    pooling, the whole text of the pass and the span's place in it."""
+    where = ",".join(f"{a}-{b}" for a, b in span)
+    return embedding_key(f"{embedder_name}\0pooled:{pooling}", dimension, f"{context}\0{where}")
 
-    ``owners[i]`` is the chunk row text ``i`` belongs to (a chunk, or one of its
-    sentences): texts are embedded a group of chunks at a time (the embedder batches each
-    group by length), each group spilled to disk, and progress is counted in chunks.
+
+def identity(embedder: Embedder) -> dict:
+    """The embedder as a manifest records it; ``sentence_vectors`` says how its sentence
+    vectors are made ('alone', or the one-pass pooling)."""
+    return {"name": embedder.name, "dimension": int(embedder.dimension),
+            "sentence_vectors": span_pooling(embedder) or "alone"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every vector row of an ingest: the chunks (rows 0 to ``chunks - 1``), then their sentences."""
+
+    texts: list[str]  # each row's text as embedded alone
+    keys: list[str]
+    owners: list[int]  # the chunk row a row belongs to
+    context: list[int | None]  # a sentence pooled from its chunk's pass: that chunk's row
+    spans: list[Span | None]  # and its place in the chunk's text
+    chunks: int
+    pooled: bool  # chunks take one pass each, giving their sentences' vectors too
+
+
+def plan(chunks: list[Chunk], sentences: list[SentenceRow], texts: dict[str, str], who: dict) -> Plan:
+    """Keys and texts of every chunk and sentence for the embedder ``who`` (an
+    :func:`identity`): sentences pooled from their chunk's pass when it says so."""
+    name, dimension = who["name"], who["dimension"]
+    pooling = who.get("sentence_vectors", "alone")
+    alone = [c.embed_text for c in chunks] + [
+        f"{chunks[s.chunk].section}: {texts[s.source][s.start:s.end]}" for s in sentences]
+    keys = [embedding_key(name, dimension, t) for t in alone[:len(chunks)]]
+    context: list[int | None] = [None] * len(alone)
+    spans: list[Span | None] = [None] * len(alone)
+    for row, s in enumerate(sentences, start=len(chunks)):
+        if pooling == "alone":
+            keys.append(embedding_key(name, dimension, alone[row]))
+            continue
+        chunk = chunks[s.chunk]
+        at = len(chunk.section) + 2 - chunk.start  # embed_text is f"{section}: {text}"
+        span = ((0, len(chunk.section) + 1), (s.start + at, s.end + at))  # "section:" and the sentence
+        keys.append(pooled_key(name, dimension, pooling, chunk.embed_text, span))
+        context[row], spans[row] = s.chunk, span
+    return Plan(alone, keys, list(range(len(chunks))) + [s.chunk for s in sentences], context, spans,
+                len(chunks), pooling != "alone")
+
+
+class _Other(Exception):
+    """The embedder loaded is not the one the plan was made for (see :func:`embed_rows`)."""
+
+    def __init__(self, who: dict) -> None:
+        super().__init__(who)
+        self.who = who
+
+
+def embed_rows(chunks: list[Chunk], sentences: list[SentenceRow], texts: dict[str, str], who: dict,
+               cache: dict[str, np.ndarray], embedder: Callable[[], Embedder], progress: Reporter,
+               spill: Spill, cancelled: threading.Event | None = None) -> tuple[dict, Plan, np.ndarray, int, int]:
+    """:func:`plan` and :func:`embed_missing` for an ingest whose embedder is ``who``
+    (taken from the served manifest, so that an ingest with nothing to embed loads no
+    model); planned again when the model loaded turns out to be another (an index of an
+    earlier version, another runtime). Returns the embedder's identity, the plan, the
+    vectors, the texts embedded and the keys made."""
+    def checked() -> Embedder:
+        model = embedder()
+        if identity(model) != who:
+            raise _Other(identity(model))
+        return model
+
+    try:
+        work = plan(chunks, sentences, texts, who)
+        return (who, work, *embed_missing(work, cache, checked, progress, spill, cancelled))
+    except _Other as other:
+        who = other.who
+    work = plan(chunks, sentences, texts, who)
+    return (who, work, *embed_missing(work, cache, embedder, progress, spill, cancelled))
+
+
+def embed_missing(work: Plan, cache: dict[str, np.ndarray], embedder: Callable[[], Embedder],
+                  progress: Reporter, spill: Spill,
+                  cancelled: threading.Event | None = None) -> tuple[np.ndarray, int, int]:
+    """Vectors for every row of ``work``, making each key that is not cached yet once;
+    returns them, how many texts went to the embedder and how many keys were made.
+
+    Rows are made a group of chunks at a time (the embedder batches each group by
+    length), each group spilled to disk, and progress is counted in chunks.
     ``cancelled``, once set, stops it before the next group (raising
     :class:`~ingest.bounded.Cancelled`); what was embedded stays spilled for the next run.
     """
+    keys = work.keys
     cache.update(spill.load(set(keys) - cache.keys()))
     first_of: dict[str, int] = {}
     for i, key in enumerate(keys):
         if key not in cache:
             first_of.setdefault(key, i)
-    groups: dict[int, list[int]] = {}
+    passes: dict[int, list[int]] = {}  # chunk row -> the sentence rows pooled from its pass
+    alone: list[int] = []
     for i in first_of.values():
-        groups.setdefault(owners[i] // EMBED_GROUP_CHUNKS, []).append(i)
-    chunks_to_do = len({owners[i] for i in first_of.values()})
+        if work.context[i] is not None:
+            passes.setdefault(work.context[i], []).append(i)
+        elif work.pooled and i < work.chunks:
+            passes.setdefault(i, [])
+        else:
+            alone.append(i)
+    groups: dict[int, tuple[list[int], list[int]]] = {}
+    for chunk in passes:
+        groups.setdefault(chunk // EMBED_GROUP_CHUNKS, ([], []))[0].append(chunk)
+    for i in alone:
+        groups.setdefault(work.owners[i] // EMBED_GROUP_CHUNKS, ([], []))[1].append(i)
+    planned = len(passes) + len(alone)
+    chunks_to_do = len(set(passes) | {work.owners[i] for i in alone})
+    embedded = 0
     if first_of:
         model = embedder()
-        bar = tqdm(total=chunks_to_do, desc="embedding", unit="chunk", disable=not progress)
+        stage = progress.stage("embedding", chunks_to_do, "chunks")
         began = time.perf_counter()
         try:
-            for number, (_, rows) in enumerate(sorted(groups.items())):
+            for number, (_, (chunk_rows, rows)) in enumerate(sorted(groups.items())):
                 if cancelled is not None and cancelled.is_set():
                     raise Cancelled("embedding")
-                vectors = model.embed([texts[i] for i in rows])
-                for i, vector in zip(rows, vectors):
-                    cache[keys[i]] = vector
-                spill.add([keys[i] for i in rows], vectors)
-                if number == 0 and len(first_of) > EMBED_WARN_TEXTS:
-                    _announce(len(first_of), len(rows), time.perf_counter() - began)
-                bar.update(len({owners[i] for i in rows}))
+                made, sent = _embed_group(work, model, sorted(chunk_rows), sorted(rows), passes, cache)
+                if made:
+                    spill.add(list(made), np.stack(list(made.values())))
+                embedded += sent
+                if number == 0 and planned > EMBED_WARN_TEXTS:
+                    _announce(planned, sent, time.perf_counter() - began)
+                stage.advance(len(set(chunk_rows) | {work.owners[i] for i in rows}))
         finally:  # an error or Ctrl-C keeps what was embedded (a kill: all but one shard)
-            bar.close()
+            stage.close()
             spill.flush()
-    return np.stack([cache[k] for k in keys]).astype(np.float32), len(first_of)
+    return np.stack([cache[k] for k in keys]).astype(np.float32), embedded, len(first_of)
+
+
+def _embed_group(work: Plan, model: Embedder, chunk_rows: list[int], rows: list[int],
+                 passes: dict[int, list[int]], cache: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
+    """Make one group's vectors (into ``cache``): a pass per chunk in ``chunk_rows`` with
+    its pooled sentences, then ``rows`` and the sentences no pass could give, alone.
+    Returns the vectors made by key and how many texts went to the embedder."""
+    made: dict[str, np.ndarray] = {}
+    if chunk_rows:
+        vectors, pooled = model.embed_spans([work.texts[c] for c in chunk_rows],  # type: ignore[attr-defined]
+                                            [[work.spans[i] for i in passes[c]] for c in chunk_rows])
+        for c, vector, sentence_vectors in zip(chunk_rows, vectors, pooled):
+            made[work.keys[c]] = vector
+            for i, pooled_vector in zip(passes[c], sentence_vectors):
+                if pooled_vector is None:
+                    rows.append(i)  # past the tokens the pass kept: embedded alone
+                else:
+                    made[work.keys[i]] = pooled_vector
+    if rows:
+        for i, vector in zip(rows, model.embed([work.texts[i] for i in rows])):
+            made[work.keys[i]] = vector
+    made = {k: v for k, v in made.items() if k not in cache}  # a pass re-makes a cached chunk
+    cache.update(made)
+    return made, len(chunk_rows) + len(rows)
 
 
 def _announce(total: int, batch: int, seconds: float) -> None:
@@ -81,5 +213,3 @@ def _announce(total: int, batch: int, seconds: float) -> None:
     log.warning("about %d texts to embed, roughly %s on this machine (timed on the first batch "
                 "of %d); if that is more than the corpus should hold, stop and check its files "
                 "(`sourceqa ingest --files`)", total, estimate, batch)
-
-

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.embedding import Embedder
+from core.embedding import Embedder, Span
 
 
 class SentenceTransformerEmbedder:
@@ -71,6 +71,9 @@ class OnnxEmbedder:
         self._model = OnnxModel(path, "embedding", max_tokens)
         self._batch_size = batch_size
 
+    # Sentence vectors of a chunk from the chunk's own pass (ingest.embed); bump to re-make them.
+    span_pooling = "chunk-pass-1"
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         from core.onnx import mean_pooled
 
@@ -82,6 +85,30 @@ class OnnxEmbedder:
             hidden, mask = self._model.run([stripped[i] for i in rows])
             out[rows] = mean_pooled(hidden, mask)
         return out
+
+    def embed_spans(self, texts: Sequence[str],
+                    spans: Sequence[Sequence[Span]]) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """One pass per text: its vector, and its spans' vectors pooled from that pass's
+        token states (:func:`core.onnx.span_pooled`); a span past the tokens kept is None."""
+        from core.onnx import mean_pooled, span_pooled
+
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled: list[list[np.ndarray | None]] = [[] for _ in texts]
+        stripped = [str(t).strip() for t in texts]
+        lead = [len(str(t)) - len(str(t).lstrip()) for t in texts]  # offsets move with the strip
+        order = sorted(range(len(stripped)), key=lambda i: len(stripped[i]))
+        for begin in range(0, len(order), self._batch_size):
+            rows = order[begin:begin + self._batch_size]
+            outputs, encodings = self._model.run_all([stripped[i] for i in rows])
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            out[rows] = mean_pooled(outputs[0], mask)
+            for row, hidden, encoding in zip(rows, outputs[0], encodings):
+                n = int(sum(encoding.attention_mask))
+                offsets = encoding.offsets[:n]
+                kept_to = max(e for _, e in offsets) if encoding.overflowing else None
+                moved = [tuple((a - lead[row], b - lead[row]) for a, b in span) for span in spans[row]]
+                pooled[row] = span_pooled(hidden[:n], offsets, encoding.special_tokens_mask[:n], moved, kept_to)
+        return out, pooled
 
 
 def _json(path: Path):

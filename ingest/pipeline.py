@@ -17,11 +17,13 @@ from core.types import Chunk, CleanDocument, SentenceRow
 from .bounded import Limits
 from .chunk import CHUNKING_VERSION, CITABLE, chunk_document, preview_chunks
 from .clean import CLEANING_VERSION, clean_page
-from .embed import embed_missing, embedding_key
+from .embed import embed_rows
+from .embed import identity as _identity
 from .embedders import Embedder, make_embedder
 from .keywords import KeywordIndex
 from .parse_cache import ParseCache
 from .pending import discard_unfinished
+from .progress import Callback, Reporter
 from .readers import CorpusError, CorpusFingerprint, Skipped, fingerprint_corpus, scan_corpus
 from .spill import Spill, spill_folder
 from .storage import storage_for
@@ -130,10 +132,6 @@ def _unchanged_skips(served: dict, fingerprint: CorpusFingerprint) -> list[Skipp
     return sorted(skipped, key=lambda s: order.get(s.source, len(order)))
 
 
-def _identity(embedder: Embedder) -> dict:
-    return {"name": embedder.name, "dimension": int(embedder.dimension)}
-
-
 def _embedder_identity(settings: Settings, served: dict | None, embedder: Embedder | None,
                        get_embedder: Callable[[], Embedder]) -> dict:
     """Name and dimension of the embedder of this ingest: the one passed in, else the
@@ -144,7 +142,8 @@ def _embedder_identity(settings: Settings, served: dict | None, embedder: Embedd
     built = (served or {}).get("embedder")
     if (served and served.get("embedder_setting") == settings.embedder and isinstance(built, dict)
             and isinstance(built.get("name"), str) and isinstance(built.get("dimension"), int)):
-        return {"name": built["name"], "dimension": built["dimension"]}
+        return {"name": built["name"], "dimension": built["dimension"],
+                "sentence_vectors": built.get("sentence_vectors", "alone")}  # alone: before one-pass vectors
     return _identity(get_embedder())
 
 
@@ -161,14 +160,16 @@ def _warn_if_large(documents, served: dict | None) -> None:
 
 def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
            index_dir: Path | None = None, embedder: Embedder | None = None,
-           progress: bool = False, cancelled: threading.Event | None = None) -> IngestReport:
+           progress: bool | Callback = False, cancelled: threading.Event | None = None) -> IngestReport:
     """Build or update the index; a no-op when the corpus and settings are unchanged and
     the served index loads intact (a damaged one is rebuilt).
 
     PDF and Word files are parsed in a bounded child process (:mod:`ingest.bounded`), and
     parses are cached by content (:mod:`ingest.parse_cache`): only changed files are parsed.
-    ``cancelled``, set by another thread (a client gone), stops its parse or embedding."""
-    began = time.perf_counter()
+    ``cancelled``, set by another thread (a client gone), stops its parse or embedding.
+    ``progress``: True shows files read and chunks embedded on stderr, a callable gets
+    each step as a :class:`~ingest.progress.Progress`."""
+    began, reporter = time.perf_counter(), Reporter(progress)
     settings = settings or load_settings()
     corpus_dir = Path(corpus_dir or settings.corpus_dir)
     storage = storage_for(settings, index_dir)
@@ -186,7 +187,8 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
             return _unchanged_report(intact, began, where, _unchanged_skips(intact, fingerprint))
         parsed = ParseCache.of(settings)
         raw_documents, skipped = scan_corpus(corpus_dir, max_bytes, limits=Limits.of(settings), cache=parsed,
-                                             outside_links=settings.follow_outside_links, cancelled=cancelled)
+                                             outside_links=settings.follow_outside_links, cancelled=cancelled,
+                                             progress=reporter)
         log.info("%d file(s) taken from the parse cache, %d parsed", parsed.hits, parsed.misses)
         parsed.prune()
         if any(fingerprint.digests.get(d.source) != d.sha256 for d in raw_documents):
@@ -214,12 +216,9 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
         identity = _embedder_identity(settings, served, embedder, get_embedder)
         cache = storage.previous_vectors()  # the served version's, or what can be salvaged of it
         texts = {d.source: d.text for d in documents}
-        all_texts = [c.embed_text for c in chunks] + [
-            f"{chunks[s.chunk].section}: {texts[s.source][s.start:s.end]}" for s in sentences]
-        keys = [embedding_key(identity["name"], identity["dimension"], t) for t in all_texts]
-        owners = list(range(len(chunks))) + [s.chunk for s in sentences]
         spill = Spill(spill_folder(settings.home, where))
-        vectors, embedded = embed_missing(all_texts, keys, owners, cache, get_embedder, progress, spill, cancelled)
+        identity, work, vectors, embedded, made = embed_rows(chunks, sentences, texts, identity, cache, get_embedder,
+                                                             reporter, spill, cancelled)
         if vectors.shape[1] != identity["dimension"]:
             raise ValueError(f"embedder {identity['name']} says it gives {identity['dimension']} "
                              f"dimensions but gave {vectors.shape[1]}")
@@ -238,12 +237,11 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
             **suggestion_fields(documents),  # candidates and where each is from; qa shows the answered
         }
         storage.write_version(manifest, texts, chunks, [p for d in documents for p in d.previews],
-                              sentences, {"chunks": keys[:len(chunks)], "sentences": keys[len(chunks):]},
+                              sentences, {"chunks": work.keys[:len(chunks)], "sentences": work.keys[len(chunks):]},
                               vectors[:len(chunks)], vectors[len(chunks):], keywords,
                               pages={d.source: list(d.pages) for d in documents if d.pages})
         spill.clear()  # written: nothing to resume
-        reused = len(keys) - embedded
-        return _report(documents, len(chunks), embedded, reused, False, began, where, counts, skipped)
+        return _report(documents, len(chunks), embedded, len(work.keys) - made, False, began, where, counts, skipped)
 
 
 def _chunks(documents: list[CleanDocument], settings: Settings) -> list[Chunk]:

@@ -13,6 +13,7 @@ from .bounded import Cancelled, Limits, parse_within, read_bounded
 from .formats import Extracted, Reader, Unreadable, html_to_text, read_html, read_text
 from .parse_cache import ParseCache
 from .pdf import read_pdf
+from .progress import Reporter
 from .word import read_docx
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,8 @@ def read_corpus(corpus: Path, max_bytes: int | None = None) -> list[RawDocument]
 
 def scan_corpus(corpus: Path, max_bytes: int | None = None, *, limits: Limits | None = None,
                 cache: ParseCache | None = None, outside_links: bool = False,
-                cancelled: threading.Event | None = None) -> tuple[list[RawDocument], list[Skipped]]:
+                cancelled: threading.Event | None = None,
+                progress: Reporter | None = None) -> tuple[list[RawDocument], list[Skipped]]:
     """Read every supported document; unreadable, undecodable, binary or too large files
     (over ``max_bytes``), PDF or Word files that cannot be parsed (or a PDF without a
     text layer), files whose name is not UTF-8 and links out of the folder (unless
@@ -163,16 +165,21 @@ def scan_corpus(corpus: Path, max_bytes: int | None = None, *, limits: Limits | 
     for odd in skipped:
         log.warning("skipping %s: %s", odd.source, odd.reason)
     seen: dict[str, str] = {}
-    for path in paths:
-        if cancelled is not None and cancelled.is_set():
-            raise Cancelled(str(corpus.name))
-        source = path.relative_to(corpus).as_posix()
-        document = _read(path, source, max_bytes, seen, limits, cache, cancelled)
-        if isinstance(document, Skipped):
-            log.warning("skipping %s: %s", source, document.reason)
-            skipped.append(document)
-        else:
-            documents.append(document)
+    stage = (progress or Reporter()).stage("reading", len(paths), "files")
+    try:
+        for path in paths:
+            if cancelled is not None and cancelled.is_set():
+                raise Cancelled(str(corpus.name))
+            source = path.relative_to(corpus).as_posix()
+            document = _read(path, source, max_bytes, seen, limits, cache, cancelled)
+            if isinstance(document, Skipped):
+                log.warning("skipping %s: %s", source, document.reason)
+                skipped.append(document)
+            else:
+                documents.append(document)
+            stage.advance()
+    finally:
+        stage.close()
     if not documents:
         raise CorpusError(
             f"no readable documents in {corpus}; put UTF-8 .txt, .md or .html files, "

@@ -148,7 +148,7 @@ def test_a_changed_embedder_setting_re_embeds_everything(settings, monkeypatch):
     # everything embedded again; "reused" is only texts that occur twice (a one-sentence chunk)
     assert not second.unchanged and (second.embedded, second.reused) == (first.embedded, first.reused)
     loaded = load_index(settings.index_path)
-    assert loaded.manifest["embedder"] == {"name": "st:/model-b", "dimension": 32}
+    assert loaded.manifest["embedder"] == {"name": "st:/model-b", "dimension": 32, "sentence_vectors": "alone"}
     assert loaded.chunk_vectors.shape[1] == loaded.sentence_vectors.shape[1] == 32
     check_compatible(loaded.manifest, "st:/model-b", 32)
 
@@ -157,7 +157,7 @@ def test_the_same_name_with_another_dimension_is_another_model(settings, tmp_pat
     baseline = ingest(settings, index_dir=tmp_path / "baseline", embedder=FakeEmbedder())
     report = ingest(settings, embedder=NamedEmbedder("fake-hash", 32))
     assert not report.unchanged and (report.embedded, report.reused) == (baseline.embedded, baseline.reused)
-    assert load_index(settings.index_path).manifest["embedder"] == {"name": "fake-hash", "dimension": 32}
+    assert load_index(settings.index_path).manifest["embedder"] == {"name": "fake-hash", "dimension": 32, "sentence_vectors": "alone"}
 
 
 def test_a_changed_judge_rebuilds_but_reuses_the_vectors(settings, fake_embedder):

@@ -52,7 +52,7 @@ def _positive(*values: float) -> bool:
 
 def test_every_entry_point_says_how_to_run_it_small():
     for module, option in (("run", "--tiny"), ("scale", "--sizes"), ("library", "--tiny"),
-                           ("attack", "--only"), ("pgscale", "--rows")):
+                           ("attack", "--only"), ("pgscale", "--rows"), ("one_pass", "--repeats")):
         assert option in bench(module, "--help", timeout=120).stdout, module
 
 
@@ -71,6 +71,9 @@ def test_bench_run_tiny_measures_both_sides_and_scale(tmp_path):
         assert measured["answer"]["n"] == 1 and _positive(measured["answer"]["median"])
         assert measured["fidelity"]["cases"] == 1 and len(measured["answers"]) == 1
     assert "ingest_unchanged" in results["sourceqa"]
+    one_pass = results["one_pass"]  # one text per chunk embedded, against each chunk and sentence
+    assert one_pass["one_pass"]["embedded"] == one_pass["one_pass"]["chunks"] < one_pass["alone"]["embedded"]
+    assert _positive(one_pass["speedup"]) and "## Ingest: one pass per chunk" in out.read_text()
     [row] = results["scale"]
     assert row["chunks"] == 2000 and row["ivf"]["kind"].startswith("ivf")
     assert set(row["ivf"]["by_nprobe"]) == {"32", "8", "16", "64"}

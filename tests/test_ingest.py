@@ -21,7 +21,7 @@ def test_build_save_load_search_round_trip(seed_corpus, tmp_path, fake_embedder)
     index = load_index(settings.index_path)
     assert len(index.chunks) == report.chunks == index.vectors.count
     manifest = index.manifest
-    assert manifest["embedder"] == {"name": "fake-hash", "dimension": 64}
+    assert manifest["embedder"] == {"name": "fake-hash", "dimension": 64, "sentence_vectors": "alone"}
     assert manifest["chunk_count"] == report.chunks and "calcinosis_cutis.txt" in manifest["corpus"]
     for chunk in index.chunks:
         assert index.documents[chunk.source][chunk.start:chunk.end] == chunk.text
