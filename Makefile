@@ -13,7 +13,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # CI machines; these flags give a portable AVX2 build.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
 
-.PHONY: install browser index run test bench bench-quick bench-library bench-postgres eval train-judge lint clean
+.PHONY: install browser ocr ocr-if-on index run test bench bench-quick bench-library bench-postgres eval train-judge lint clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sourceqa needs Python 3.11 or newer: make PYTHON=python3.11 ...")'
@@ -35,14 +35,27 @@ browser:
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-index: install
+# OCR for scans (the ocr setting, off by default): Debian's Tesseract and poppler-utils
+# (pdftoppm renders a scanned PDF's pages), installed like chromium. `make test` always
+# installs them (tests/test_ocr.py needs them); run and index when the setting is on.
+ocr:
+	@command -v tesseract >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || { \
+	  echo "Installing Debian's tesseract-ocr and poppler-utils for OCR"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq tesseract-ocr poppler-utils >/dev/null; }
+
+ocr-if-on: install
+	@if $(BIN)/python -c 'import sys; from core.settings import load_settings; sys.exit(0 if load_settings().ocr else 1)'; \
+	  then $(MAKE) --no-print-directory ocr; fi
+
+index: install ocr-if-on
 	$(BIN)/sourceqa ingest
 
 # serve updates the index from corpus/ itself (a no-op when unchanged) while the page loads.
-run: install
+run: install ocr-if-on
 	$(BIN)/sourceqa serve
 
-test: install browser
+test: install browser ocr
 	$(BIN)/python -m pytest
 
 # Benchmarks against the llama-index quick start, and scale to 1M chunks (not part of test);

@@ -79,6 +79,9 @@ class IngestSettings(BaseModel):
     max_document_pages: int = Field(3000, ge=1, description="PDFs with more pages are skipped.")
     max_document_chars: int = Field(20_000_000, ge=1000, description="Files whose text is longer "
                                     "(characters) are skipped.")
+    ocr: bool = Field(False, description="Read scans with Tesseract OCR (local): a PDF without a text "
+                      "layer, and .png, .jpg, .jpeg, .tif and .tiff images (off: such a PDF is skipped, images "
+                      "are not read); `make ocr` installs Tesseract. Answers citing OCR text say so.")
     follow_outside_links: bool = Field(False, description="Follow symbolic links in the corpus folder "
                                        "that lead out of it (off: such a link is skipped with a warning).")
     index_previews: bool = Field(False, description="Also index removed link previews as passages.")

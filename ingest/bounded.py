@@ -5,7 +5,9 @@ An 8 KB PDF whose pages share one compressed content stream took pypdf 89 s; a 1
 .docx whose ``document.xml`` unpacks to 30 MB took python-docx 94 s and 526 MB. In a
 child, such a file costs at most ``parse_cpu_seconds`` of CPU and ``parse_memory_mb`` of
 memory above what the child starts with, and is then skipped with one line naming the
-limit; the parent (the ingest, or the server) is never at risk.
+limit; the parent (the ingest, or the server) is never at risk. With the ``ocr`` setting,
+a scan's OCR runs in the same child (:mod:`ingest.ocr`): each page's programs inherit
+the limits, and the child tells the parent of each page read, which restarts its clock.
 
 Children are forked from a small fork server (:mod:`multiprocessing`'s "forkserver"),
 started once per process with only the readers imported, so a file costs one fork
@@ -20,6 +22,7 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .formats import Extracted, Unreadable
@@ -39,16 +42,23 @@ class Limits:
     memory_mb: int | None = None
     max_pages: int | None = None
     max_chars: int | None = None
+    ocr: bool = False  # read scans (PDFs without a text layer, images) by OCR
 
     @classmethod
     def of(cls, settings) -> Limits:
         """The parse limits of the ingest settings (:class:`core.settings.Settings`)."""
         return cls(cpu_seconds=settings.parse_cpu_seconds, memory_mb=settings.parse_memory_mb,
-                   max_pages=settings.max_document_pages, max_chars=settings.max_document_chars)
+                   max_pages=settings.max_document_pages, max_chars=settings.max_document_chars,
+                   ocr=bool(getattr(settings, "ocr", False)))
 
     def key(self) -> str:
         """What a parse's outcome depends on besides the file (for the parse cache)."""
-        return f"cpu={self.cpu_seconds};mem={self.memory_mb};pages={self.max_pages};chars={self.max_chars}"
+        key = f"cpu={self.cpu_seconds};mem={self.memory_mb};pages={self.max_pages};chars={self.max_chars}"
+        if self.ocr:  # off: the key of before OCR existed; on: read again when OCR is installed or upgraded
+            from .ocr import engine_version
+
+            key += f";ocr={engine_version()}"
+        return key
 
 
 def _get_context():
@@ -56,7 +66,7 @@ def _get_context():
     with _lock:
         if _context is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["ingest.bounded", "ingest.pdf", "ingest.word"])
+            context.set_forkserver_preload(["ingest.bounded", "ingest.pdf", "ingest.word", "ingest.ocr"])
             _context = context
         return _context
 
@@ -101,8 +111,8 @@ def _child(connection, suffix: str, data: bytes, source: str, limits: Limits) ->
         return near_ceiling is not None and _peak_virtual_bytes() >= near_ceiling
 
     try:
-        extracted = parse_within(suffix, data, source, limits)
-        connection.send(("ok", extracted.text, extracted.page_starts))
+        extracted = parse_within(suffix, data, source, limits, lambda: _alive(connection))
+        connection.send(("ok", extracted.text, extracted.page_starts, extracted.ocr))
     except MemoryError:
         connection.send(("memory", "", None))
     except Unreadable as error:
@@ -113,14 +123,33 @@ def _child(connection, suffix: str, data: bytes, source: str, limits: Limits) ->
         connection.close()
 
 
-def parse_within(suffix: str, data: bytes, source: str, limits: Limits) -> Extracted:
+def _alive(connection) -> None:
+    """Tell the parent a page was read (by OCR); when it has stopped listening (cancelled),
+    stop: the OCR programs die with this child."""
+    try:
+        connection.send(("page", "", None))
+    except OSError:
+        os._exit(1)
+
+
+def parse_within(suffix: str, data: bytes, source: str, limits: Limits,
+                 progress: Callable[[], None] | None = None) -> Extracted:
     """The reader of ``suffix`` on ``data`` in this process, with the page and character
-    limits (the child runs it under the CPU and memory limits; a text file needs no child)."""
-    from .pdf import read_pdf
+    limits (the child runs it under the CPU and memory limits; a text file needs no child);
+    a scan is read by OCR when ``limits.ocr`` (``progress`` is called after each page)."""
+    from .ocr import IMAGE_SUFFIXES, ocr_image, ocr_pdf
+    from .pdf import NoTextLayer, read_pdf
     from .readers import READERS
 
     if suffix == ".pdf":
-        extracted = read_pdf(data, source, max_pages=limits.max_pages)
+        try:
+            extracted = read_pdf(data, source, max_pages=limits.max_pages)
+        except NoTextLayer as scan:
+            if not limits.ocr:
+                raise
+            extracted = ocr_pdf(data, source, scan.title, scan.pages, limits, progress)
+    elif suffix in IMAGE_SUFFIXES:
+        extracted = ocr_image(data, source, limits, progress)
     else:
         extracted = READERS[suffix](data, source)
     if limits.max_chars is not None and len(extracted.text) > limits.max_chars:
@@ -162,6 +191,9 @@ def read_bounded(suffix: str, data: bytes, source: str, limits: Limits,
                     message = receiver.recv()
                 except (EOFError, OSError):
                     message = None
+                if message is not None and message[0] == "page":  # a page read by OCR: alive
+                    waited, message = 0.0, None
+                    continue
                 break
             waited += 0.25
             if not process.is_alive() and not receiver.poll(0):
@@ -180,9 +212,9 @@ def read_bounded(suffix: str, data: bytes, source: str, limits: Limits,
         if code in (-signal.SIGXCPU, -signal.SIGKILL) or code is None:
             raise _over_cpu(limits)
         raise Unreadable(f"the parser stopped (exit code {code})")
-    kind, text, page_starts = message
+    kind, text, page_starts = message[:3]
     if kind == "ok":
-        return Extracted(text, None if page_starts is None else tuple(page_starts))
+        return Extracted(text, None if page_starts is None else tuple(page_starts), ocr=bool(message[3]))
     if kind == "memory":
         raise _over_memory(limits)
     if kind == "unreadable":

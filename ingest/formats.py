@@ -9,8 +9,9 @@ raises :class:`Unreadable` with the reason, which the corpus scan reports as ski
 * ``.txt``, ``.md``, ``.markdown``: UTF-8 text as it is.
 * ``.html``, ``.htm``: blocks become paragraphs, ``<hN>`` headings ``#`` lines.
 * ``.pdf`` (:mod:`ingest.pdf`, pypdf): the text layer page by page; headings from the
-  document outline, else from the fonts. A PDF without a text layer (a scan) is skipped:
-  there is no OCR.
+  document outline, else from the fonts. A PDF without a text layer (a scan) is skipped,
+  unless the ``ocr`` setting is on: then it is read by OCR (:mod:`ingest.ocr`), as are
+  ``.png``, ``.jpg``, ``.jpeg``, ``.tif`` and ``.tiff`` images (not corpus files without it).
 * ``.docx`` (:mod:`ingest.word`, python-docx): paragraphs, headings and lists by their
   style, table cells.
 
@@ -37,6 +38,7 @@ class Unreadable(ValueError):
 class Extracted:
     text: str
     page_starts: tuple[int, ...] | None = None  # offset in ``text`` where page 1, 2, ... begins
+    ocr: bool = False  # the text was read by OCR from a scan (:mod:`ingest.ocr`)
 
 
 Reader = Callable[[bytes, str], Extracted]

@@ -3,7 +3,7 @@
 Only embedding used to be incremental: with two hostile files in the corpus, uploading one
 sentence re-parsed everything (87 s). A parse is a pure function of the file's bytes, its
 name (a PDF without a title is titled by it), the readers' code and library versions, and
-the limits it ran under, so its outcome (the text, or why the file cannot be read) is
+the limits it ran under (whether OCR was on, and which Tesseract, included), so its outcome (the text, or why the file cannot be read) is
 stored under a digest of all of these, in ``<home>/parse-cache``. A reader changed by an
 upgrade changes :func:`parser_version`, and every file is parsed again.
 
@@ -33,12 +33,12 @@ def parser_version() -> str:
     """A digest of the readers' own code and the parsing libraries' versions."""
     from importlib import metadata
 
-    from . import formats, pdf, pdf_layout, pdf_text, word
+    from . import formats, ocr, pdf, pdf_layout, pdf_text, word
 
     digest = hashlib.sha256()
-    for module in (formats, pdf, pdf_layout, pdf_text, word):
+    for module in (formats, pdf, pdf_layout, pdf_text, word, ocr):
         digest.update(Path(module.__file__).read_bytes())
-    for package in ("pypdf", "python-docx", "lxml"):
+    for package in ("pypdf", "python-docx", "lxml", "pillow"):
         try:
             digest.update(f"{package}={metadata.version(package)}".encode())
         except metadata.PackageNotFoundError:
@@ -73,7 +73,8 @@ class ParseCache:
                 outcome: Extracted | str = str(entry["unreadable"])
             else:
                 starts = entry.get("page_starts")
-                outcome = Extracted(str(entry["text"]), None if starts is None else tuple(int(s) for s in starts))
+                outcome = Extracted(str(entry["text"]), None if starts is None else tuple(int(s) for s in starts),
+                                    ocr=entry.get("ocr") is True)
         except (OSError, ValueError, KeyError, TypeError):
             self.misses += 1
             return None
@@ -87,7 +88,7 @@ class ParseCache:
         path = self._path(sha256, source, limits_key)
         entry = ({"unreadable": outcome} if isinstance(outcome, str)
                  else {"text": outcome.text, "page_starts": None if outcome.page_starts is None
-                       else list(outcome.page_starts)})
+                       else list(outcome.page_starts), **({"ocr": True} if outcome.ocr else {})})
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

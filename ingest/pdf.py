@@ -12,8 +12,9 @@ set larger than every heading, else the file's name; outline entries become ``##
 level), ``###``, ... headings where their title stands as a line of their page, else at
 the page's top. A PDF without an outline takes its headings from font size and weight
 (see :func:`ingest.pdf_layout.find_headings`); a heading is always a line of its own. A PDF
-without a text layer (a scan) is skipped: there is no OCR. So is one that is encrypted
-with a password or too damaged to read.
+without a text layer (a scan) raises :class:`NoTextLayer`: it is skipped, unless the
+``ocr`` setting is on and :mod:`ingest.ocr` reads it. One that is encrypted with a
+password or too damaged to read is skipped.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ from .pdf_text import Line, normalise, page_lines
 log = logging.getLogger(__name__)
 
 NO_TEXT_LAYER = "no text layer (a scanned PDF?); OCR is not supported"
+
+
+class NoTextLayer(Unreadable):
+    """A PDF without a text layer (a scan): its metadata title and page count, for OCR."""
+
+    def __init__(self, title: str, pages: int) -> None:
+        super().__init__(NO_TEXT_LAYER)
+        self.title = title
+        self.pages = pages
 
 
 def _outline(reader) -> list[tuple[int, int, str]]:
@@ -149,7 +159,7 @@ def read_pdf(data: bytes, source: str, max_pages: int | None = None) -> Extracte
     if failed == count:
         raise Unreadable("not a readable PDF (no page could be read)")
     if not any(line.text for page in pages for line in page):
-        raise Unreadable(NO_TEXT_LAYER)
+        raise NoTextLayer(meta_title, count)
     pages = rejoin_hyphens(drop_running(pages))
 
     outline = _outline(reader)

@@ -176,7 +176,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
     where = storage.describe()
     max_bytes = int(settings.max_document_mb * 1_000_000)
     discard_unfinished(settings.home, corpus_dir)  # uploads whose server stopped during their ingest
-    fingerprint = fingerprint_corpus(corpus_dir, max_bytes, outside_links=settings.follow_outside_links)
+    fingerprint = fingerprint_corpus(corpus_dir, max_bytes, outside_links=settings.follow_outside_links, ocr=settings.ocr)
 
     with storage.lock():
         # Unchanged: the same files, settings and code as the intact served version. Its
@@ -234,6 +234,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
             "preview_count": sum(len(d.previews) for d in documents),
             "file_counts": {c.source: [c.sections, c.chunks, c.sentences, c.note] for c in counts},
             "unread": [[s.source, s.reason] for s in skipped if s not in fingerprint.skipped],
+            "ocr_sources": sorted(d.source for d in raw_documents if d.ocr),  # an answer citing one says so
             **suggestion_fields(documents),  # candidates and where each is from; qa shows the answered
         }
         storage.write_version(manifest, texts, chunks, [p for d in documents for p in d.previews],

@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from .bounded import Cancelled, Limits, parse_within, read_bounded
 from .formats import Extracted, Reader, Unreadable, html_to_text, read_html, read_text
+from .ocr import IMAGE_SUFFIXES
 from .parse_cache import ParseCache
 from .pdf import read_pdf
 from .progress import Reporter
@@ -27,10 +28,10 @@ READERS: dict[str, Reader] = {
     ".pdf": read_pdf,
     ".docx": read_docx,
 }
-SUFFIXES = set(READERS)
+SUFFIXES = set(READERS)  # and, with the ocr setting on, IMAGE_SUFFIXES (read by OCR)
 # Parsed in a bounded child process when the scan has limits: the formats whose parsers
 # a small hostile file can make run for minutes or unpack to gigabytes.
-BOUNDED = {".pdf", ".docx"}
+BOUNDED = {".pdf", ".docx", *IMAGE_SUFFIXES}
 KINDS = ".txt, .md, .html, .pdf or .docx"
 
 
@@ -40,6 +41,7 @@ class RawDocument:
     text: str
     sha256: str  # of the file's bytes
     page_starts: tuple[int, ...] | None = None  # offset in ``text`` of each page (PDF), else None
+    ocr: bool = False  # its text was read by OCR from a scan (the ocr setting)
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,9 @@ def _escaped(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _files(corpus: Path, outside_links: bool = False) -> tuple[list[Path], list[Skipped]]:
-    """The candidate files of the corpus folder in corpus order, and those skipped for
+def _files(corpus: Path, outside_links: bool = False, images: bool = False) -> tuple[list[Path], list[Skipped]]:
+    """The candidate files of the corpus folder in corpus order (image files too when
+    ``images``: the ocr setting reads them by OCR), and those skipped for
     their name or place: a name that is not UTF-8 (from an unpacked archive, say) cannot
     be stored or cited; a symbolic link that leads out of the folder is not followed
     unless ``outside_links`` (the ``follow_outside_links`` setting)."""
@@ -87,7 +90,8 @@ def _files(corpus: Path, outside_links: bool = False) -> tuple[list[Path], list[
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
             path = Path(root) / name
-            if path.suffix.lower() not in SUFFIXES or name.startswith("."):
+            suffix = path.suffix.lower()
+            if (suffix not in SUFFIXES and not (images and suffix in IMAGE_SUFFIXES)) or name.startswith("."):
                 continue
             source = path.relative_to(corpus).as_posix()
             try:
@@ -113,14 +117,14 @@ def _require_folder(corpus: Path) -> None:
 
 
 def fingerprint_corpus(corpus: Path, max_bytes: int | None = None, *,
-                       outside_links: bool = False) -> CorpusFingerprint:
+                       outside_links: bool = False, ocr: bool = False) -> CorpusFingerprint:
     """Hash every candidate file's bytes without parsing any (a second or so for 140 MB):
     what an ingest compares with the served index before it reads anything."""
     corpus = Path(corpus)
     _require_folder(corpus)
     digest = hashlib.sha256()
     files: list[str] = []
-    paths, skipped = _files(corpus, outside_links)
+    paths, skipped = _files(corpus, outside_links, images=ocr)
     for odd in skipped:  # warned about by the scan that reads the corpus
         digest.update(f"{odd.source}\tskipped\n".encode())
     digests: dict[str, str] = {}
@@ -161,7 +165,7 @@ def scan_corpus(corpus: Path, max_bytes: int | None = None, *, limits: Limits | 
     corpus = Path(corpus)
     _require_folder(corpus)
     documents: list[RawDocument] = []
-    paths, skipped = _files(corpus, outside_links)
+    paths, skipped = _files(corpus, outside_links, images=limits is not None and limits.ocr)
     for odd in skipped:
         log.warning("skipping %s: %s", odd.source, odd.reason)
     seen: dict[str, str] = {}
@@ -214,7 +218,7 @@ def _read(path: Path, source: str, max_bytes: int | None, seen: dict[str, str], 
     if isinstance(outcome, str):
         return Skipped(source, outcome)
     seen[digest] = source
-    return RawDocument(source, outcome.text, digest, outcome.page_starts)
+    return RawDocument(source, outcome.text, digest, outcome.page_starts, outcome.ocr)
 
 
 def parse_checked(settings, source: str, data: bytes, cancelled: threading.Event | None = None) -> Extracted | str:

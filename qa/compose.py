@@ -4,7 +4,8 @@
   "This"... is cited together with the sentences it refers to, so it keeps its meaning;
 * :func:`extractive` drafts an answer from the pieces :mod:`qa.select` chose, verbatim;
 * :class:`Composer` numbers the citations and labels the sentences in the order they are
-  shown, so a sentence streamed early reads exactly as it does in the final Answer.
+  shown, so a sentence streamed early reads exactly as it does in the final Answer;
+* :func:`ocr_note` says which cited documents were read by OCR (the ``ocr`` setting).
 """
 
 from __future__ import annotations
@@ -29,6 +30,20 @@ if TYPE_CHECKING:
 _REFERRING = re.compile(r"^(?:it|its|this|these|that|those|they|their|them|such|he|she|his|her|"
                         r"both|the latter|the former|the same|here|there|however|thus|therefore|"
                         r"in (?:this|these|such) \w+|as a result)\b", re.IGNORECASE)
+
+
+def ocr_note(manifest: Mapping, citations: Sequence[Citation]) -> str:
+    """The answer's note for the cited documents that were read by OCR from a scan (the
+    index manifest's ``ocr_sources``); "" when none was.
+
+    >>> ocr_note({"ocr_sources": ["scan.pdf"]}, [Citation(1, "Hi.", "scan.pdf", "S", 0, 3, 1)])
+    'Text from scan.pdf was read by OCR (from a scan); check the quoted words against the page.'
+    """
+    from .prompts import OCR_NOTE
+
+    scanned = set(manifest.get("ocr_sources") or ())
+    cited = [s for c in citations for s in (c.source, *(span.source for span in c.also))]
+    return " ".join(OCR_NOTE.format(source=s) for s in dict.fromkeys(cited) if s in scanned)
 
 
 def refers_back(sentence: str) -> bool:

@@ -30,7 +30,7 @@ from core.settings import Settings
 from judge import Judge, Thresholds, decide
 
 from . import prompts
-from .compose import Composer, Draft, SourceSpans, extractive
+from .compose import Composer, Draft, SourceSpans, extractive, ocr_note
 from .evidence import Evidence, score_sentences
 from .followup import rewrite
 from .gate import Gate, Judged, Judgement, Reply, combine
@@ -248,6 +248,7 @@ class Engine:
         # the answer's first citation quotes that sentence.
         first = composer.citations[0].quote if composer.citations else ""
         short = gate.short if gate.short and gate.supporting[0].quote in first else ""
+        note = " ".join(n for n in (note, ocr_note(self.index.manifest, composer.citations)) if n)  # scans
         return Answer(question=question, text=composer.text, abstained=False,
                       citations=composer.citations, passages=gate.passages, llm=backend,
                       dropped=dropped, sentences=composer.shown, note=note, short=short)

@@ -19,6 +19,7 @@ FALLBACK_NOTE = ("The {backend} answer could not be verified against the source,
                  "supporting source sentences are shown instead.")
 PARTIAL_NOTE = "The {backend} backend stopped early ({error}); the answer may be incomplete."
 FAILED_NOTE = "The {backend} backend failed ({error}); the supporting source sentences are shown instead."
+OCR_NOTE = "Text from {source} was read by OCR (from a scan); check the quoted words against the page."
 
 # The model's own way to say the sources do not answer; checked case-insensitively.
 MODEL_ABSTAIN = "NOT IN SOURCE"
