@@ -28,7 +28,9 @@ def create_app(settings: Settings) -> FastAPI:
     :class:`~app.guard.Guard` around both (host names, routes, body sizes, CORS, token)."""
     api = create_api(settings)
     ui = build_ui(settings)
-    app = gr.mount_gradio_app(api, ui, path="/", css=CSS, footer_links=[], show_error=False)
+    # run_history=False: Gradio would record every event's inputs and outputs (the whole
+    # conversation, each question) in the browser's local storage; off, it also deletes them.
+    app = gr.mount_gradio_app(api, ui, path="/", css=CSS, footer_links=[], show_error=False, run_history=False)
     upload_bytes = int(settings.max_document_mb * 1_000_000)
     app.add_middleware(Guard, settings=settings, routes=RoutePolicy(chat_functions(ui), upload_bytes))
     return app

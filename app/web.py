@@ -1,9 +1,10 @@
 """The web chat (Gradio): a thin shell over :func:`qa.stream` and the feedback log.
 
-Conversation state (earlier questions, what each shown answer cited, the messages shown)
-lives in the browser (``gr.BrowserState``, so a reload keeps the conversation) and comes
-with every event, so the server keeps none. Each answer carries its own sources; the
-page's script (:mod:`app.page`) adds the quote popover, the source viewer, copy and export.
+The conversation (earlier questions, what each shown answer cited) is kept by the browser
+in a local-storage entry of our own (:mod:`app.keep`): every page load sends it back and
+the server re-renders it; while a page is open its turns are that page's session state.
+Each answer carries its own sources; the page's script (:mod:`app.page`) adds the quote
+popover, the source viewer, copy and export.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from qa import engine_loaded, stream
 
 from .feedback import FeedbackEntry, feedback_store, new_answer_id
 from .http import allowed_llms, check_llm, public_message
+from .keep import LOAD_JS, SAVE_JS, kept, record, restore, turn
 from .library import grouped_suggestions, list_documents, removal_refusal
 from .page import PAGE_JS, TOOLS_HTML, VIEWER_HTML, upload_html
 from .panel import PANEL_JS, excluded_sources, library_html
@@ -46,9 +48,9 @@ class ChatSession:
 
     def respond(self, message: str, chat: list[dict], turns: list[dict], backend: str,
                 top_k: float, excluded: str = "", as_typed: bool = False) -> Iterator[tuple]:
-        """Stream one answer: (textbox, chat, turns, sources, saved chat) updates. While it is
+        """Stream one answer: (textbox, chat, turns, sources, kept record) updates. While it is
         written, the message shows only sentences already verified against the source; the
-        chat is saved in the browser once the answer (or an error) is final. ``as_typed``:
+        record the browser keeps (:func:`app.keep.record`) comes once the answer is final. ``as_typed``:
         ask without the earlier questions, so a follow-up is not rewritten (the answer's
         "Ask as typed instead" control); later questions follow on from this one.
         ``excluded``: the documents unticked in the Documents panel (JSON), not used."""
@@ -72,11 +74,11 @@ class ChatSession:
                 chat[-1] = {"role": "assistant", "content": checking_html(verified)}
                 yield "", chat, turns, gr.skip(), gr.skip()
             answer, answer_id = response.answer, new_answer_id()
+            number = _next_number(turns)
             chat[-1] = {"role": "assistant",
-                        "content": answer_html(answer, key=answer_id, turn=len(turns) + 1, as_typed=as_typed)}
-            turns = [*turns, {"question": question, "answer_id": answer_id, "as_typed": as_typed,
-                              "message": len(chat) - 1, "answer": answer.to_dict("record")}]
-            yield "", chat, turns, sources_html(answer), chat
+                        "content": answer_html(answer, key=answer_id, turn=number, as_typed=as_typed)}
+            turns = kept([*turns, turn(question, answer, answer_id, number, as_typed, len(chat) - 1)])
+            yield "", chat, turns, sources_html(answer), record(turns)
             return
         except IndexProblem as problem:
             chat[-1] = {"role": "assistant", "content": _error_html(public_message(problem, self.settings))}
@@ -86,7 +88,7 @@ class ChatSession:
             log.exception("answering %r failed", question)
             chat[-1] = {"role": "assistant",
                         "content": _error_html(f"answering failed ({type(error).__name__}); see the server log")}
-        yield "", chat, turns, gr.skip(), chat
+        yield "", chat, turns, gr.skip(), gr.skip()
 
     def respond_as_typed(self, message: str, chat: list[dict], turns: list[dict], backend: str,
                          top_k: float, excluded: str = "") -> Iterator[tuple]:
@@ -172,36 +174,15 @@ def conversation(turns: list[dict]) -> list[str]:
     return [t["question"] for t in kept[start:]][-50:]
 
 
-def restore(saved: object, turns: object) -> tuple[list[dict], list[dict], str]:
-    """The conversation a page (re)load shows: the saved messages and their turns, or an
-    empty one when what the browser sent back is not a list of chat messages.
+def _next_number(turns: list[dict]) -> int:
+    """The number of the next turn: one after the latest (turns dropped from the start of a
+    long conversation keep their numbers, so the page's element ids stay unique).
 
-    >>> restore([{"role": "user", "content": "q"}], [{"question": "q"}])[0][0]["content"]
-    'q'
-    >>> restore("junk", [{"question": "q"}])
-    ([], [], '')
+    >>> _next_number([]), _next_number([{"number": 7}]), _next_number([{}, {}])
+    (1, 8, 3)
     """
-    messages = [_message(m) for m in saved] if isinstance(saved, list) else []
-    if not messages or None in messages:
-        return [], [], ""
-    kept = [t for t in turns if isinstance(t, dict)] if isinstance(turns, list) else []
-    return messages, kept, ""
-
-
-def _message(message: object) -> dict | None:
-    """A saved chat message as ``{"role", "content"}``; the chat hands its messages to
-    events with the content as a list of text parts.
-
-    >>> _message({"role": "user", "content": [{"type": "text", "text": "q"}]})
-    {'role': 'user', 'content': 'q'}
-    """
-    if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-        return None
-    content = message.get("content")
-    if isinstance(content, list) and all(isinstance(p, dict) and isinstance(p.get("text"), str)
-                                         for p in content):
-        content = "".join(p["text"] for p in content)
-    return {"role": message["role"], "content": content} if isinstance(content, str) else None
+    last = turns[-1].get("number") if turns and isinstance(turns[-1], dict) else None
+    return (last if isinstance(last, int) and not isinstance(last, bool) else len(turns)) + 1
 
 
 def build_ui(settings: Settings) -> gr.Blocks:
@@ -242,20 +223,27 @@ def build_ui(settings: Settings) -> gr.Blocks:
                 gr.HTML(VIEWER_HTML, elem_id="sq-viewer", js_on_load=PAGE_JS + PANEL_JS)
                 gr.Markdown("### Sources")
                 sources = gr.HTML(sources_html(None), elem_id="sq-sources")
-        turns = gr.BrowserState([], storage_key="sourceqa-turns")
-        rated = gr.BrowserState("", storage_key="sourceqa-rated")
-        saved = gr.BrowserState([], storage_key="sourceqa-chat")  # the messages, for a reload
+        turns = gr.State([])
+        rated = gr.State("")
+        # The conversation as the browser keeps it (app.keep): SAVE_JS stores it after each answer.
+        kept_record = gr.Textbox("", elem_id="sq-kept", elem_classes=["sq-hidden"], show_label=False)
 
         inputs = [box, chat, turns, backend, top_k, excluded]
-        outputs = [box, chat, turns, sources, saved]
-        box.submit(session.respond, inputs, outputs).then(session.status, [turns], status)
-        send.click(session.respond, inputs, outputs).then(session.status, [turns], status)
-        as_typed.click(session.respond_as_typed, inputs, outputs).then(session.status, [turns], status)
+        outputs = [box, chat, turns, sources, kept_record]
+        for event, fn in ((box.submit, session.respond), (send.click, session.respond),
+                          (as_typed.click, session.respond_as_typed)):
+            event(fn, inputs, outputs).then(None, [kept_record], None, js=SAVE_JS).then(
+                session.status, [turns], status)
         chat.like(session.rate, [turns], [rated, comment])
         comment.submit(session.comment, [comment, rated, turns], [comment])
-        clear.click(lambda: ([], [], sources_html(None), []), None, [chat, turns, sources, saved])
+        clear.click(lambda: ([], [], sources_html(None), ""), None, [chat, turns, sources, kept_record]).then(
+            None, [kept_record], None, js=SAVE_JS)
+        chat.clear(lambda: ([], sources_html(None), ""), None, [turns, sources, kept_record]).then(
+            None, [kept_record], None, js=SAVE_JS)  # the chat's own bin button: the same
         ui.load(lambda: session.status(), None, status)
-        ui.load(restore, [saved, turns], [chat, turns, rated])  # a reload keeps the conversation
+        # Every load shows the kept conversation: LOAD_JS reads it from local storage first.
+        ui.load(restore, [kept_record], [chat, turns, kept_record], js=LOAD_JS).then(
+            session.status, [turns], status)
         ui.load(session.library, [excluded], library)
         refresh.click(session.status, [turns], status).then(session.library, [excluded], library)
     return ui
