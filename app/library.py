@@ -210,7 +210,8 @@ def group_by_document(questions: list[str], index: Index, retrieve) -> dict[str,
 
 # -- the HTTP routes ----------------------------------------------------------------------------
 def library_routes(api, settings: Settings, responses: dict) -> None:
-    """``GET /api/documents`` and ``DELETE /api/documents/{source}`` on the API app."""
+    """``GET /api/documents``, ``DELETE /api/documents/{source}`` and ``GET
+    /api/upload/progress`` on the API app."""
     from .http import public_message
 
     @api.get("/api/documents", responses=responses)
@@ -224,6 +225,15 @@ def library_routes(api, settings: Settings, responses: dict) -> None:
             return JSONResponse({"error": public_message(problem, settings)}, status_code=503)
         return JSONResponse({"documents": [r.to_dict() for r in rows],
                              "removable": removal_refusal(settings) is None})
+
+    @api.get("/api/upload/progress", responses=responses)
+    def api_upload_progress(name: str = "") -> JSONResponse:
+        """How far the ingest of an upload in progress is: ``{"stage", "done", "total", "unit",
+        "rate", "seconds_left", "text"}`` ("Embedding 120 of 471 chunks, 35/s, 10 s left"), or
+        ``{}`` when that upload is not being indexed (not yet, or done)."""
+        from .upload import upload_progress
+
+        return JSONResponse(upload_progress().get(name, {}))
 
     @api.delete("/api/documents/{source:path}", responses=responses)
     async def api_remove(source: str) -> JSONResponse:

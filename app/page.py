@@ -198,8 +198,17 @@ PAGE_JS = r"""
       xhr.open('POST', 'api/upload?name=' + encodeURIComponent(file.name));
       xhr.setRequestHeader('Content-Type', 'application/octet-stream');
       xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) bar.value = Math.round(100 * ev.loaded / ev.total); };
-      xhr.upload.onload = () => { bar.removeAttribute('value');  // indeterminate while it is ingested
-        msg.textContent = `Adding ${file.name} to the index\u2026`; };
+      let polling = null;  // while it is ingested: files read, chunks embedded of total, rate, time left
+      xhr.upload.onload = () => { bar.removeAttribute('value');
+        msg.textContent = `Adding ${file.name} to the index\u2026`;
+        polling = setInterval(async () => {
+          try {
+            const r = await fetch('api/upload/progress?name=' + encodeURIComponent(file.name));
+            const p = r.ok ? await r.json() : {};
+            if (p && p.total) { bar.max = p.total; bar.value = p.done; msg.textContent = `${file.name}: ${p.text}`; }
+          } catch (_) { /* the next poll tries again */ }
+        }, 500); };
+      xhr.onloadend = () => { if (polling) clearInterval(polling); };
       xhr.onload = () => {
         let body = {}; try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
         bar.hidden = true;

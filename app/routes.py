@@ -21,7 +21,7 @@ API_BODY_BYTES = 256 * 1024
 CHAT_BODY_BYTES = 2 * 1024 * 1024
 
 API_ROUTES = frozenset({"/api/ask", "/api/stream", "/api/feedback", "/api/document", "/api/upload", "/healthz",
-                        "/api/docs", "/api/openapi.json", "/api/documents"})
+                        "/api/docs", "/api/openapi.json", "/api/documents", "/api/upload/progress"})
 UPLOAD_ROUTE = "/api/upload"  # its body is a document: up to the max_document_mb setting
 API_PREFIXES = ("/api/docs/assets/", "/api/documents/")  # the latter: DELETE /api/documents/{source}
 OPEN_ROUTES = frozenset({"/healthz"})  # no token needed (load balancers)

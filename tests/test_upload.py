@@ -102,3 +102,39 @@ def test_a_failed_ingest_removes_the_file_and_keeps_the_index(app_settings, monk
         response = upload(client, "bees.md", NOTE.encode())
     assert response.status_code == 422 and "could not be added" in response.json()["error"]
     assert not (app_settings.corpus_dir / "bees.md").exists() and served(app_settings) == before
+
+
+def test_the_page_sees_an_uploads_ingest_progress_while_it_runs(app_settings, fake_embedder, monkeypatch):
+    """GET /api/upload/progress gives the running ingest's determinate numbers (the page
+    polls it to fill its bar), and {} before and after."""
+    import threading
+    import time
+
+    slow = fake_embedder.embed
+
+    def embed(texts):  # slow enough for the poller to see the embedding stage
+        time.sleep(0.2)
+        return slow(texts)
+
+    monkeypatch.setattr(fake_embedder, "embed", embed)
+    text = "# Hives\n\n" + "\n\n".join(f"## Box {i}\n\nA box {i} of a hive holds ten frames of comb."
+                                       for i in range(120))
+    seen: list[dict] = []
+    with client_for(app_settings) as client:
+        assert client.get("/api/upload/progress", params={"name": "hives.md"}).json() == {}
+        done = threading.Event()
+        result: list = []
+        worker = threading.Thread(target=lambda: (result.append(upload(client, "hives.md", text.encode())),
+                                                  done.set()))
+        worker.start()
+        while not done.wait(0.05):
+            step = client.get("/api/upload/progress", params={"name": "hives.md"}).json()
+            if step:
+                seen.append(step)
+        worker.join()
+        assert result[0].status_code == 200, result[0].text
+        assert client.get("/api/upload/progress", params={"name": "hives.md"}).json() == {}
+    embedding = [s for s in seen if s["stage"] == "embed" or "mbedding" in s["text"]]
+    assert embedding, seen
+    assert all(0 <= s["done"] <= s["total"] for s in embedding) and embedding[-1]["total"] >= 120
+    assert "chunks" in embedding[-1]["text"]
