@@ -74,6 +74,7 @@ class ChatSession:
                 chat[-1] = {"role": "assistant", "content": checking_html(verified)}
                 yield "", chat, turns, gr.skip(), gr.skip()
             answer, answer_id = response.answer, new_answer_id()
+            _took[answer.llm] = float(answer.timings.get("total", 0.0))
             number = _next_number(turns)
             chat[-1] = {"role": "assistant",
                         "content": answer_html(answer, key=answer_id, turn=number, as_typed=as_typed)}
@@ -154,12 +155,38 @@ class ChatSession:
         last = turns[-1].get("answer") if turns and isinstance(turns[-1], dict) else None
         if isinstance(last, dict) and isinstance(last.get("llm"), str):
             fell_back = bool(last.get("note")) and not last.get("abstained")
-            backend = f"{last['llm']} (last answer{'; source sentences shown' if fell_back else ''})"
+            took = _slowness(last["llm"], self.settings.llm_timeout)
+            backend = f"{last['llm']} (last answer{took}{'; source sentences shown' if fell_back else ''})"
         try:
             manifest = index_manifest(self.settings)
         except IndexProblem as problem:
             return status_html(None, backend, problem=public_message(problem, self.settings))
         return status_html(manifest, backend)
+
+
+# How long the latest answer of each backend took on this machine (seconds), for the
+# status line: a backend that runs into llm_timeout says so.
+_took: dict[str, float] = {}
+
+
+def _slowness(backend: str, timeout: float) -> str:
+    """'; 31.2 s here, past the 30 s limit' for the status line ('' before any answer).
+
+    >>> _took["x"] = 31.2; _slowness("x", 30.0), _slowness("y", 30.0)
+    ('; 31.2 s here, past the 30 s limit', '')
+    """
+    if backend not in _took:
+        return ""
+    seconds = _took[backend]
+    return f"; {seconds:.1f} s here" + (f", past the {timeout:.0f} s limit" if seconds >= 0.95 * timeout else "")
+
+
+def backend_info(settings: Settings) -> str:
+    """What the backend choice says: every backend is checked, and how slow a model may be."""
+    return (f"Every backend's sentences are checked against the source. A model backend ('local' runs a "
+            f"135M model on this machine's CPU) may take up to llm_timeout ({settings.llm_timeout:.0f} s) per "
+            "answer, then the source sentences are shown; 'extractive' answers in about a second. The status "
+            "line says how long the last answer took.")
 
 
 def conversation(turns: list[dict]) -> list[str]:
@@ -214,7 +241,7 @@ def build_ui(settings: Settings) -> gr.Blocks:
                 as_typed = gr.Button("ask as typed", elem_id="sq-as-typed-send", elem_classes=["sq-hidden"])
                 with gr.Accordion("Settings", open=False):
                     backend = gr.Dropdown(backends, value=settings.llm, label="Answer backend",
-                                          info="Every backend's sentences are checked against the source.")
+                                          info=backend_info(settings))
                     top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages retrieved")
                 clear = gr.Button("New conversation", size="sm")
                 gr.Markdown(API_LINE, elem_classes=["sq-note"])
