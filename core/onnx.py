@@ -10,6 +10,11 @@ calibrated thresholds and answers are unchanged; a process starts in a fraction 
 time and embeds 1.5 times faster on 2 cores (bench/RESULTS.md). ``make install`` exports
 both models; a missing export is made on first use (a few seconds, logged).
 
+A kind ending in '-int8' is another kind's export with int8 weights (:func:`quantize_int8`,
+ONNX Runtime's dynamic quantization, made from the fp32 export on first use): not exact
+(cosine to the fp32 vectors 0.988 or more, rankings move a little; bench/RESULTS.md), so
+only the opt-in ``minilm-int8`` embedder runs it, under a name of its own.
+
 The cache folder is ``$SOURCEQA_MODEL_CACHE``, else ``$XDG_CACHE_HOME/sourceqa/onnx``,
 else ``~/.cache/sourceqa/onnx``. Each export records the folder it came from; exporting
 removes the exports whose folder is gone or has changed, so the cache does not grow with
@@ -23,6 +28,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,6 +39,7 @@ log = logging.getLogger(__name__)
 Exporter = Callable[[Path, Path, int], None]  # (model folder, ONNX file to write, opset)
 EXPORT_VERSION = 1  # bump when the export itself changes: every cached export is remade
 OPSET = 17
+INT8 = "-int8"  # the kind of a model's int8 copy: its kind and this (quantize_int8)
 
 
 def cache_dir() -> Path:
@@ -56,9 +63,13 @@ def _fingerprint(model_dir: Path, kind: str) -> str:
 def exported(model_dir: Path, kind: str, export: Exporter | None = None) -> Path:
     """The ONNX file of ``model_dir`` ('embedding': last hidden state; 'classifier':
     logits; another kind: written by ``export(model_dir, out, opset)``, which a model
-    with its own graph passes), exported now when the cache has none. Concurrent
-    processes export once."""
+    with its own graph passes; a kind ending in '-int8': that kind's export with its
+    weights quantized, :func:`quantize_int8`), exported now when the cache has none.
+    Concurrent processes export once."""
     model_dir = Path(model_dir)
+    if kind.endswith(INT8):
+        full = exported(model_dir, kind[:-len(INT8)], export)  # before the lock: it takes it too
+        export = lambda _folder, out, _opset: quantize_int8(full, out)
     folder = cache_dir()
     target = folder / f"{model_dir.name}-{kind}-{_fingerprint(model_dir, kind)}.onnx"
     if target.is_file():
@@ -78,25 +89,45 @@ def exported(model_dir: Path, kind: str, export: Exporter | None = None) -> Path
                 os.replace(partial, target)
             finally:
                 partial.unlink(missing_ok=True)
-            _prune(folder, target)
+            _prune(folder, target, f"{model_dir.name}-{kind}-")
     return target
 
 
-def _prune(folder: Path, kept: Path) -> None:
+def _prune(folder: Path, kept: Path, prefix: str) -> None:
     """Remove exports that no model folder will ask for again: those of a folder that is
-    gone (a deleted checkout or virtualenv), or of this folder's earlier files."""
+    gone (a deleted checkout or virtualenv), or this kind's of this folder's earlier files
+    (another kind of the same folder, its int8 copy, stays)."""
     source = kept.with_suffix(".source").read_text("utf-8")
     for other in folder.glob("*.onnx"):
         if other == kept:
             continue
-        marker = other.with_suffix(".source")
-        try:
-            origin = marker.read_text("utf-8")
-        except OSError:
-            origin = ""
-        if not origin or origin == source or not Path(origin).is_dir():
+        origin = origin_of(other)
+        same_kind = other.name.startswith(prefix) and re.fullmatch(r"[0-9a-f]{20}\.onnx", other.name[len(prefix):])
+        if not origin or not Path(origin).is_dir() or (origin == source and same_kind):
             other.unlink(missing_ok=True)
-            marker.unlink(missing_ok=True)
+            other.with_suffix(".source").unlink(missing_ok=True)
+
+
+def origin_of(export: Path) -> str:
+    """The model folder an export was made from ('' when it does not say)."""
+    try:
+        return export.with_suffix(".source").read_text("utf-8")
+    except OSError:
+        return ""
+
+
+def quantize_int8(model: Path, out: Path) -> None:
+    """Write ``model`` with the weights of its matrix products as int8, one scale per
+    output channel, and activations quantized per batch as it runs (ONNX Runtime's
+    dynamic quantization: nothing to calibrate); the rest stays fp32."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root, level = logging.getLogger(), logging.getLogger().level
+    root.setLevel(logging.ERROR)  # it logs a hint to pre-process (shape inference) on the root logger
+    try:
+        quantize_dynamic(str(model), str(out), per_channel=True, weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
 
 
 def _export(model_dir: Path, kind: str, out: Path) -> None:

@@ -61,7 +61,8 @@ class IngestSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Folder of source documents to ingest.")
-    embedder: str = Field("minilm", description="Embedder name: 'minilm' or 'st:/path/to/model'.")
+    embedder: str = Field("minilm", description="Embedder name: 'minilm', 'st:/path/to/model' or "
+                          "'openai:<model>' (an OpenAI-compatible /v1/embeddings server at embedder_base_url).")
     model_runtime: Literal["onnx", "torch"] = Field(
         "onnx", description="What runs the embedder and the judge: 'onnx' (ONNX Runtime, exported "
         "once from the same weights; same scores, faster start) or 'torch'.")
@@ -86,6 +87,22 @@ class IngestSettings(BaseModel):
                                        "that lead out of it (off: such a link is skipped with a warning).")
     index_previews: bool = Field(False, description="Also index removed link previews as passages.")
     chunk_max_words: int = Field(120, ge=20, le=400, description="Most words per chunk.")
+    # --- Embedding on a server: embedder = "openai:<model>" (ingest/served_embedder.py) ---
+    embedder_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible "
+                                   "endpoint whose /embeddings embeds for an 'openai:<model>' embedder.")
+    embedder_api_key: str = Field("", description="API key sent to the embedding server as a bearer "
+                                  "token (set it in the environment); empty: none is sent.")
+    embedder_batch_size: int = Field(32, ge=1, le=2048, description="Texts per request to the "
+                                     "embedding server.")
+    embedder_concurrency: int = Field(4, ge=1, le=64, description="Most requests in flight to the "
+                                      "embedding server per process.")
+    embedder_retries: int = Field(3, ge=0, le=10, description="Retries of a request to the embedding "
+                                  "server after a 429, a 5xx, a timeout or a connection failure.")
+    embedder_backoff: float = Field(0.5, ge=0, le=30, description="Seconds before the first retry to the "
+                                    "embedding server; doubles each time (the server's Retry-After wins).")
+    embedder_timeout: float = Field(60.0, gt=0, description="Seconds one request to the embedding "
+                                    "server may take.")
+    # --- end: embedding on a server ---
 
 
 class RetrievalSettings(BaseModel):

@@ -20,6 +20,8 @@ import numpy as np
 
 from core.embedding import Embedder, Span
 
+from .served_embedder import PREFIX, ServedEmbedder, ServerConfig
+
 
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local folder (never from a hub)."""
@@ -54,8 +56,8 @@ class OnnxEmbedder:
     MiniLM's layout), run by ONNX Runtime; texts are embedded shortest first, in batches
     of similar length, so padding costs little."""
 
-    def __init__(self, path: Path, name: str, batch_size: int = 32) -> None:
-        from core.onnx import OnnxModel
+    def __init__(self, path: Path, name: str, batch_size: int = 32, precision: str = "fp32") -> None:
+        from core.onnx import INT8, OnnxModel
 
         path = Path(path)
         if not path.is_dir():
@@ -68,7 +70,9 @@ class OnnxEmbedder:
         self.name = name
         self.dimension = int(pooling["word_embedding_dimension"])
         max_tokens = int((_json(path / "sentence_bert_config.json") or {}).get("max_seq_length", 256))
-        self._model = OnnxModel(path, "embedding", max_tokens)
+        # 'int8': the export with int8 weights (core.onnx.quantize_int8); its vectors are
+        # another model's, so its name must differ (make_embedder's 'minilm-int8').
+        self._model = OnnxModel(path, "embedding" + (INT8 if precision == "int8" else ""), max_tokens)
         self._batch_size = batch_size
 
     # Sentence vectors of a chunk from the chunk's own pass (ingest.embed); bump to re-make them.
@@ -131,14 +135,21 @@ def packaged_minilm_path() -> Path:
     return Path(get_model_path())
 
 
+# The int8 MiniLM's identity (manifest, reuse keys): never the fp32 model's name.
+INT8_NAME = "all-MiniLM-L6-v2-int8"
 _cache: dict[str, Embedder] = {}
 _cache_lock = threading.Lock()
 
 
-def make_embedder(name: str, runtime: str = "onnx") -> Embedder:
+def make_embedder(name: str, runtime: str = "onnx", settings=None) -> Embedder:
     """'minilm' (packaged all-MiniLM-L6-v2) or 'st:/path' (any local sentence-transformers
     folder), run by ``runtime`` ('onnx' or 'torch'). The name, and so the embedding keys
     of an index, is the same for both runtimes: they give the same vectors.
+    'minilm-int8' is the packaged model with int8 weights (ONNX Runtime only; its own
+    name, so its vectors are never mixed with fp32 ones; bench/RESULTS.md measures it).
+    'openai:<model>' is that model on an OpenAI-compatible embeddings server
+    (:mod:`.served_embedder`), reached as ``settings`` say (the ``embedder_*`` settings;
+    the environment's when None).
 
     Models load once per process and are shared.
     """
@@ -147,12 +158,41 @@ def make_embedder(name: str, runtime: str = "onnx") -> Embedder:
     with _cache_lock:
         if name in _cache:  # put there by name (tests register deterministic fakes)
             return _cache[name]
+        if name.startswith(PREFIX):
+            return _served(name, settings)
         key = f"{runtime}:{name}"
         if key not in _cache:
             if name == "minilm":
                 _cache[key] = RUNTIMES[runtime](packaged_minilm_path(), "all-MiniLM-L6-v2")
+            elif name == "minilm-int8":  # ONNX Runtime only: int8 weights, a name of its own
+                if runtime != "onnx":
+                    raise ValueError("embedder 'minilm-int8' runs on ONNX Runtime only; set model_runtime = 'onnx'")
+                _cache[key] = OnnxEmbedder(packaged_minilm_path(), INT8_NAME, precision="int8")
             elif name.startswith("st:"):
                 _cache[key] = RUNTIMES[runtime](Path(name[3:]), name)
             else:
-                raise ValueError(f"unknown embedder {name!r}; use 'minilm' or 'st:/path/to/model'")
+                raise ValueError(f"unknown embedder {name!r}; use 'minilm', 'minilm-int8', 'st:/path/to/model' "
+                                 "or 'openai:<model>'")
         return _cache[key]
+
+
+def _served(name: str, settings) -> Embedder:
+    """The embedding server's model ``name``, one per name and server settings (call under
+    the cache lock); one whose first request failed is not kept."""
+    if settings is None:
+        from core.settings import load_settings
+
+        settings = load_settings()
+    config = ServerConfig.of(settings)
+    key = f"{name}\0{hash(config)}"  # the key is in config, never in a repr
+    if key not in _cache:
+        _cache[key] = ServedEmbedder(name[len(PREFIX):], config)
+    return _cache[key]
+
+
+def live_served(settings) -> Embedder | None:
+    """The configured embedder when a server runs it, made now (its server says its
+    dimension: a server may have changed models since the index was built), else None."""
+    if not settings.embedder.startswith(PREFIX):
+        return None
+    return make_embedder(settings.embedder, settings.model_runtime, settings)

@@ -19,7 +19,7 @@ from .chunk import CHUNKING_VERSION, CITABLE, chunk_document, preview_chunks
 from .clean import CLEANING_VERSION, clean_page
 from .embed import embed_rows
 from .embed import identity as _identity
-from .embedders import Embedder, make_embedder
+from .embedders import Embedder, live_served, make_embedder
 from .keywords import KeywordIndex
 from .parse_cache import ParseCache
 from .pending import discard_unfinished
@@ -182,7 +182,7 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
         # Unchanged: the same files, settings and code as the intact served version. Its
         # counts are the manifest's; nothing is parsed, cleaned or loaded.
         intact = storage.intact_manifest()
-        if _up_to_date(intact, _signature(settings, embedder, None, corpus_dir, fingerprint.digest), embedder):
+        if _up_to_date(intact, _signature(settings, embedder, None, corpus_dir, fingerprint.digest), live := embedder or live_served(settings)):
             storage.tidy()
             return _unchanged_report(intact, began, where, _unchanged_skips(intact, fingerprint))
         parsed = ParseCache.of(settings)
@@ -206,14 +206,14 @@ def ingest(settings: Settings | None = None, *, corpus_dir: Path | None = None,
             raise CorpusError(f"no indexable text in the {len(documents)} readable document(s) of "
                               f"{corpus_dir}; see the warnings above")
 
-        loaded: list[Embedder] = [embedder] if embedder else []
+        loaded: list[Embedder] = [live] if live else []
 
         def get_embedder() -> Embedder:
             if not loaded:
-                loaded.append(make_embedder(settings.embedder, settings.model_runtime))
+                loaded.append(make_embedder(settings.embedder, settings.model_runtime, settings))
             return loaded[0]
 
-        identity = _embedder_identity(settings, served, embedder, get_embedder)
+        identity = _embedder_identity(settings, served, live, get_embedder)
         cache = storage.previous_vectors()  # the served version's, or what can be salvaged of it
         texts = {d.source: d.text for d in documents}
         spill = Spill(spill_folder(settings.home, where))

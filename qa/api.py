@@ -55,7 +55,7 @@ def get_engine(settings: Settings, embedder: Embedder | None = None, judge: Judg
                 key = (where, state, settings, id(embedder), id(judge))
             try:
                 index = storage.load()
-                model = embedder or make_embedder(settings.embedder, settings.model_runtime)
+                model = embedder or make_embedder(settings.embedder, settings.model_runtime, settings)
                 # Questions are embedded by this model: an index of another one's vectors is
                 # a 503 "run sourceqa ingest", not a FAISS assertion on the first question.
                 check_compatible(index.manifest, model.name, int(model.dimension))
@@ -217,7 +217,7 @@ def prepare(settings: Settings | None = None) -> list[str]:
     cache has none (``make install`` runs it through ``sourceqa prepare``). Returns what
     was loaded, one line each."""
     settings = settings or load_settings()
-    embedder = make_embedder(settings.embedder, settings.model_runtime)
+    embedder = make_embedder(settings.embedder, settings.model_runtime, settings)
     judge = make_judge(settings.judge, settings.model_runtime)
     return [f"embedder {embedder.name} ({settings.model_runtime})",
             f"judge {judge.name} ({settings.model_runtime})"]

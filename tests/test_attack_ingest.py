@@ -141,7 +141,7 @@ class NamedEmbedder(FakeEmbedder):
 
 def test_a_changed_embedder_setting_re_embeds_everything(settings, monkeypatch):
     models = {"st:/model-a": NamedEmbedder("st:/model-a", 64), "st:/model-b": NamedEmbedder("st:/model-b", 32)}
-    monkeypatch.setattr(pipeline, "make_embedder", lambda name, runtime: models[name])
+    monkeypatch.setattr(pipeline, "make_embedder", lambda name, runtime, settings=None: models[name])
     first = ingest(settings.model_copy(update={"embedder": "st:/model-a"}))
     assert not first.unchanged and first.embedded > 0  # built by the fake-hash model before
     second = ingest(settings.model_copy(update={"embedder": "st:/model-b"}))
@@ -270,7 +270,7 @@ def test_an_unreadable_file_is_skipped_not_fatal(tmp_path, fake_embedder, monkey
 def _cli_env(monkeypatch, tmp_path: Path, corpus: Path) -> None:
     monkeypatch.setenv("SOURCEQA_HOME", str(tmp_path / "cli-home"))
     monkeypatch.setenv("SOURCEQA_CORPUS_DIR", str(corpus))
-    monkeypatch.setattr(pipeline, "make_embedder", lambda name, runtime: FakeEmbedder())
+    monkeypatch.setattr(pipeline, "make_embedder", lambda name, runtime, settings=None: FakeEmbedder())
 
 
 def test_cli_ingest_files_prints_one_line_per_file(tmp_path, monkeypatch, capsys):

@@ -178,6 +178,20 @@ def test_the_table_says_which_targets_were_met():
     assert '`x` (Which two?) the library\'s answer drops "Two is there."; adds "Three is / far."' in text
 
 
+def test_the_stock_pipeline_is_shown_beside_the_ingest_and_its_target_read_at_10k():
+    from bench.library.stock import too_big
+
+    stock = {"chunks": 1500, "seconds": 90.0, "chunks_per_s": 16.7, "peak_rss_mb": 900.0, "vs_stock": 2.5}
+    results = json.loads(json.dumps(RESULTS))
+    results["sizes"]["10000"] = {**results["sizes"]["1000"], "stock_ingest": stock}
+    assert targets(results)["vs_stock"] == ">= 2x at 10k: met"
+    assert targets(RESULTS)["vs_stock"] == ">= 2x at 10k: not measured"
+    text = section(results)
+    assert "| 17 (1,500 chunks, 90.0 s) |" in text and "| 2.50x | - | >= 2x at 10k: met |" in text
+    assert "| 900 MB |" in text
+    assert not too_big("seed") and not too_big("10000") and too_big("100000")
+
+
 def test_an_older_checkout_is_shown_before_and_after_on_the_libraries_both_measured():
     before = json.loads(json.dumps(RESULTS))
     del before["sizes"]["100000"]

@@ -122,6 +122,9 @@ def test_bench_library_tiny_builds_from_the_repository_alone(tmp_path):
         assert row["ingest"]["chunks"] == row["corpus"]["chunks"] and row["ingest"]["embedded"] > 0, label
         assert row["reingest"]["all_unchanged"], label
         assert len(row["answering"]["answers"]) == 2 and _positive(row["answering"]["first_answer_s"]), label
+    stock = library["stock_ingest"]  # the stock llama-index pipeline on the same folder (--tiny: not the seed)
+    assert stock["chunks"] > 0 and _positive(stock["chunks_per_s"], stock["vs_stock"], stock["peak_rss_mb"])
+    assert "stock_ingest" not in results["sizes"]["seed"]
     assert _positive(results["sizes"]["seed"]["cold_start"]["median_s"])
     assert library["identical"]["total"] == 2
 

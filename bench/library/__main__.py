@@ -1,10 +1,12 @@
 """``python -m bench.library``: the product on a real library of about 1k, 10k and 100k
-chunks: ingest, unchanged re-ingest, answering every curated question, answers against the
-seed-only index's, and the CLI's cold start; each measured in a fresh process.
+chunks: ingest, the stock llama-index pipeline's ingest of the same folder (``stock``),
+unchanged re-ingest, answering every curated question, answers against the seed-only
+index's, and the CLI's cold start; each measured in a fresh process.
 
     python -m bench.library [--sizes 1000 10000 100000] [--repo PATH] [--label NAME]
                             [--runs 3] [--out bench/library.json] [--reuse-index]
                             [--quick | --tiny] [--repo-text] [--cases FILE] [--cache DIR]
+                            [--no-stock]
 
 ``--repo`` measures another checkout of the product (e.g. an older commit) with the same
 probe and corpora; ``--reuse-index`` keeps built indexes (100k chunks take about an hour
@@ -28,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import BENCH, CACHE, REPO, SIZES
+from . import BENCH, CACHE, REPO, SIZES, stock
 from .compare import answer_key, compare
 from .corpus import build, corpus_dir
 from .measure import cold_start, git_commit, machine, percentile, probe
@@ -117,6 +119,10 @@ def measure(label: str, record: dict, args: argparse.Namespace, row: dict,
                                 for n, s in record["sources"].items()}}})
     steps: list[tuple[str, Callable[[], dict]]] = [
         ("ingest", lambda: ingest_step(place, args.reuse_index)),
+        # --tiny measures the stock pipeline once (on its library, not the seed): each run
+        # pays llama-index's import, and the smoke test runs in make test.
+        *([] if args.no_stock or stock.too_big(label) or (args.tiny and label == "seed") else
+          [("stock_ingest", lambda: stock.step(place.corpus, row["ingest"]))]),
         ("reingest", lambda: reingest_step(place, args.runs)),
         ("answering", lambda: answer_step(place, args.cases, args.runs))]
     if label == "seed":
@@ -152,6 +158,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                       "text (--repo-text), one run: a smoke test")
     parser.add_argument("--repo-text", action="store_true", help="text from the repository itself "
                         "(docs/, evals' SQuAD articles) instead of Debian's and --data's: no network")
+    parser.add_argument("--no-stock", action="store_true", help="skip the stock llama-index "
+                        "pipeline's ingest of the seed and libraries up to 10k chunks (bench/library/stock.py)")
     parser.add_argument("--cases", type=Path, default=CASES, help="the curated questions")
     parser.add_argument("--cache", type=Path, default=CACHE, help="corpora and indexes")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data",

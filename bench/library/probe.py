@@ -28,6 +28,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
+def cpu_s() -> float:
+    """CPU seconds this process has used (user and system): steadier than wall time on shared cores."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def settings_for(corpus: Path, index: Path, home: Path | None):
     """The product's settings for this corpus and index; ``home`` (where an interrupted
     ingest keeps what it embedded, and logs) when given, so runs never share one."""
@@ -45,7 +51,7 @@ def run_ingest(corpus: Path, index: Path, home: Path | None) -> dict:
     report = ingest(settings_for(corpus, index, home), corpus_dir=corpus, index_dir=index, progress=False)
     return {"chunks": report.chunks, "documents": getattr(report, "documents", None),
             "embedded": report.embedded, "reused": report.reused, "unchanged": report.unchanged,
-            "seconds": report.seconds, "import_s": imported, "peak_rss_mb": peak_rss_mb(),
+            "seconds": report.seconds, "import_s": imported, "peak_rss_mb": peak_rss_mb(), "cpu_s": cpu_s(),
             "product": str(Path(sys.modules["ingest"].__file__).parent.parent)}
 
 
