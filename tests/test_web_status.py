@@ -6,7 +6,10 @@ from app.web import ChatSession
 from qa import ask
 
 
-def test_the_status_line_follows_the_backend_of_the_latest_answer(settings, fake_embedder):
+def test_the_status_line_follows_the_backend_of_the_latest_answer(settings, fake_embedder, monkeypatch):
+    from app import web
+
+    monkeypatch.setattr(web, "_took", {})  # no answer of this server yet says how long it took
     settings = settings.model_copy(update={"embedder": fake_embedder.name})
     session = ChatSession(settings.model_copy(update={"llm": "local"}))
     assert "backend: local" in session.status()
