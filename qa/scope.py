@@ -26,6 +26,12 @@ from core.text import tokenize
 from .evidence import question_terms
 from .followup import subject_of
 
+# Aspects of a subject that documents give sections of their own (the standard section
+# names of qa.phrases.ASPECTS, less navigation and generic ones), each as a word prefix: a
+# question asking one is answered only from its section or by a sentence that says it.
+# Words that are as often plain verbs or nouns ("cause", "class", "side") are left out.
+_ASPECT_PREFIXES = ("sympt", "presentat", "mechanis", "patho", "diagn", "preven", "screen", "treat", "manag",
+                    "progn", "outcom", "complic", "epidem", "genet")
 # Question words that name no aspect ("what", "how" are stopwords already).
 _NOT_ASPECTS = {"differ", "difference", "exist", "there", "mani", "kind", "type", "form", "work", "do"}
 
@@ -74,6 +80,28 @@ class Scope:
 
     def says_aspect(self, text: str) -> bool:
         return bool(self.aspect & set(tokenize(text)))
+
+
+def _named_aspects(words) -> set[str]:
+    return {p for w in words for p in _ASPECT_PREFIXES if w.startswith(p) or (len(w) >= 5 and p.startswith(w))}
+
+
+def uncovered_aspect(scope: Scope, row: int, text: str) -> bool:
+    """Whether the question asks an aspect (its diagnosis, its symptoms...) that a document
+    organised by aspects gives a section of its own, while the chosen sentence neither
+    stands under such a heading nor says the word: "How is X diagnosed?" answered with X's
+    definition, from an article with no "Diagnosis" section. Documents without aspect
+    headings (most pages, SQuAD's articles) are never judged so."""
+    asked = _named_aspects(scope.aspect)
+    if not asked:
+        return False
+    index = scope.index
+    source = index.sentences[row].source
+    headings = {w for c in index.chunks if c.source == source for w in tokenize(c.section.split(" > ")[-1])}
+    if not _named_aspects(headings):
+        return False  # not organised by aspects: nothing to say
+    section = index.chunks[index.sentences[row].chunk].section
+    return not (asked & _named_aspects(tokenize(section)) or asked & _named_aspects(tokenize(text)))
 
 
 def narrow(pool: list, scope: Scope, answering: float) -> list:

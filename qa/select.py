@@ -13,6 +13,8 @@ what answers the question as asked:
   and a list item comes with its whole list;
 * a question for a specific value (a dose, a duration...) is answered only by a sentence
   that holds one (:mod:`qa.asks`); otherwise it is declined, whatever the topic match;
+* a question for an aspect (its diagnosis, its symptoms) of a document organised by aspect
+  headings is declined when the best sentence neither stands under that aspect nor says it;
 * captions and navigation lines (:mod:`ingest.kinds`) are shown only when the question
   asks for a picture or a related page, or when nothing else answers; then labelled.
 """
@@ -30,7 +32,7 @@ from . import prompts
 from .asks import asks_for_figures, asks_for_several, holds_value, value_asked
 from .compose import SourceSpans, refers_back
 from .lists import complete_list, introduces_list, list_around
-from .scope import Scope, narrow
+from .scope import Scope, narrow, uncovered_aspect
 from .thresholds import MAX_ANSWER_SENTENCES, NEAR_BEST
 from .verify import Candidate
 
@@ -80,7 +82,8 @@ def select(question: str, judged: Sequence[Scored], spans: SourceSpans, threshol
     body = [j for j in pool if kinds[j.row] == BODY]
     if not asks_for_figures(question) and any(j.probability >= thresholds.answer for j in body):
         pool = body  # a caption beside body text that answers is not evidence
-    pool = narrow(pool, Scope(question, index, topics), thresholds.answer)
+    scope = Scope(question, index, topics)
+    pool = narrow(pool, scope, thresholds.answer)
     if not asks_for_several(question):  # a list of kinds does not answer "who gets it?"
         pool = [j for j in pool if not introduces_list(j.text)] or pool
     # The gate opened on the judge's best sentence; a lead chosen after filtering must
@@ -89,6 +92,8 @@ def select(question: str, judged: Sequence[Scored], spans: SourceSpans, threshol
         note = prompts.NO_VALUE_NOTE.format(value=value) if value and judged else ""
         return Selection([], note)
     lead = pool[0]
+    if uncovered_aspect(scope, lead.row, lead.text):  # "How is it diagnosed?" and its definition
+        return Selection([])
     chosen = [lead] + [j for j in pool[1:] if j.probability >= max(extra, NEAR_BEST * lead.probability)]
     probability = {j.row: j.probability for j in judged}
     several = asks_for_several(question)

@@ -299,3 +299,16 @@ def test_real_suggestions_are_each_answered_from_their_own_section(real_settings
         first = answer.citations[0]
         assert first.source == source and (first.section == heading or first.section.startswith(heading + " > ")), \
             (question, first.section)
+
+
+def test_an_aspect_the_source_has_no_section_for_is_not_answered_with_another_sentence(settings, manual,
+                                                                                      fake_embedder):
+    """ "How is calcinosis cutis diagnosed?" from an article organised by aspects (Signs and
+    symptoms, Causes, Treatment ...) with no Diagnosis: not its definition, declined."""
+    for question in ("How is calcinosis cutis diagnosed?", "What is the prognosis of calcinosis cutis?"):
+        answer = _ask(settings, fake_embedder, question)
+        assert answer.abstained, (question, answer.text)
+    treated = _ask(settings, fake_embedder, "What treatment has been a mainstay for calcinosis cutis?")
+    assert not treated.abstained and "Diltiazem" in treated.text  # its own section: answered
+    # a document without aspect headings is never judged so (the manual has none)
+    assert not _ask(manual, fake_embedder, "How long does the unwrapped programme last?").abstained
