@@ -5,6 +5,10 @@ An embedder may also be a :class:`SpanEmbedder`: one forward pass per text gives
 text's vector and, from the same pass's token states, a vector for each span of it (a
 sentence of a chunk), so ingest need not embed every sentence again. One that is not
 (a remote model, the tests' fake) has its sentences embedded separately.
+
+An embedder may also say how many tokens each text costs it (``token_counts``): ingest
+then hands it texts of one length at a time, so its batches hardly pad
+(:func:`text_lengths`).
 """
 
 from __future__ import annotations
@@ -47,3 +51,14 @@ def span_pooling(embedder: object) -> str | None:
     """How ``embedder`` makes span vectors in one pass, or None when it cannot."""
     pooling = getattr(embedder, "span_pooling", None)
     return pooling if isinstance(pooling, str) and callable(getattr(embedder, "embed_spans", None)) else None
+
+
+def text_lengths(embedder: object, texts: Sequence[str]) -> list[int]:
+    """How long each text is for ``embedder``: the token counts it gives when it can
+    (``token_counts(texts)``), else the characters.
+
+    >>> text_lengths(object(), ["calcium", "salts"])
+    [7, 5]
+    """
+    counts = getattr(embedder, "token_counts", None)
+    return list(counts(texts)) if callable(counts) else [len(t) for t in texts]

@@ -158,7 +158,10 @@ def _export(model_dir: Path, kind: str, out: Path) -> None:
 
 class OnnxModel:
     """One exported transformer and its tokenizer; ``run`` pads each batch to its own
-    longest text (callers sort by length so batches pad little)."""
+    longest text. Callers that embed many texts :meth:`encode` them first and batch them
+    by token count (:meth:`run_encoded`): characters say little of a text's tokens (a
+    PDF's formulas take several times the tokens per character of prose), and a batch
+    padded to its longest text computes every padded position."""
 
     def __init__(self, model_dir: Path, kind: str, max_tokens: int, threads: int = 0,
                  export: Exporter | None = None) -> None:
@@ -173,31 +176,50 @@ class OnnxModel:
                                                      providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_tokens, strategy="longest_first")
-        self._tokenizer.enable_padding(pad_id=self._pad_id(model_dir))
+        self._tokenizer.no_padding()  # a tokenizer.json may pad to a fixed length; batches pad here
+        self._pad_id = self._pad_id_of(model_dir)
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._lock = threading.Lock()
 
     @staticmethod
-    def _pad_id(model_dir: Path) -> int:
+    def _pad_id_of(model_dir: Path) -> int:
         config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
         return int(config.get("pad_token_id") or 0)
 
+    def encode(self, texts: Sequence[str] | Sequence[tuple[str, str]]) -> list:
+        """Each text's encoding, truncated and unpadded: ``len(encoding.ids)`` is its
+        token count."""
+        return self._tokenizer.encode_batch(list(texts))
+
     def run(self, texts: Sequence[str] | Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
         """The model's (first) output for one batch, and the batch's attention mask."""
-        outputs, encodings = self.run_all(texts)
-        return outputs[0], np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        outputs, mask = self.run_encoded(self.encode(texts))
+        return outputs[0], mask
 
     def run_all(self, texts: Sequence[str] | Sequence[tuple[str, str]]) -> tuple[list[np.ndarray], list]:
-        """Every output of the model for one batch, and the batch's encodings (their
-        ``offsets`` and ``sequence_ids`` place a word piece in its text)."""
-        encodings = self._tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": mask,
-                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
+        """Every output of the model for one batch, and the batch's encodings, padded to
+        its longest (their ``offsets`` and ``sequence_ids`` place a word piece in its text)."""
+        encodings = self.encode(texts)
+        outputs, _ = self.run_encoded(encodings)
+        longest = max((len(e.ids) for e in encodings), default=0)
+        for encoding in encodings:
+            encoding.pad(longest, pad_id=self._pad_id)
+        return outputs, encodings
+
+    def run_encoded(self, encodings: Sequence) -> tuple[list[np.ndarray], np.ndarray]:
+        """Every output of the model for one batch of :meth:`encode`'s encodings, padded
+        to the batch's longest, and the padded batch's attention mask."""
+        longest = max(len(e.ids) for e in encodings)
+        ids = np.full((len(encodings), longest), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), longest), dtype=np.int64)
+        types = np.zeros((len(encodings), longest), dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            n = len(encoding.ids)
+            ids[row, :n], mask[row, :n], types[row, :n] = encoding.ids, encoding.attention_mask, encoding.type_ids
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         with self._lock:
             outputs = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})
-        return outputs, encodings
+        return outputs, mask
 
 
 def mean_pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:

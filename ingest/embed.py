@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.embedding import Span, span_pooling
+from core.embedding import Span, span_pooling, text_lengths
 from core.types import Chunk, SentenceRow
 
 from .bounded import Cancelled
@@ -133,8 +133,10 @@ def embed_missing(work: Plan, cache: dict[str, np.ndarray], embedder: Callable[[
     """Vectors for every row of ``work``, making each key that is not cached yet once;
     returns them, how many texts went to the embedder and how many keys were made.
 
-    Rows are made a group of chunks at a time (the embedder batches each group by
-    length), each group spilled to disk, and progress is counted in chunks.
+    Rows are made a group of chunks at a time, each group spilled to disk, and progress
+    is counted in chunks. A group holds chunks of about one length (the embedder's token
+    counts, :func:`_groups_by_length`), so the embedder's batches hardly pad; groups go
+    longest and shortest in turn (:func:`_interleaved`), so the rate is an average's.
     ``cancelled``, once set, stops it before the next group (raising
     :class:`~ingest.bounded.Cancelled`); what was embedded stays spilled for the next run.
     """
@@ -153,33 +155,63 @@ def embed_missing(work: Plan, cache: dict[str, np.ndarray], embedder: Callable[[
             passes.setdefault(i, [])
         else:
             alone.append(i)
-    groups: dict[int, tuple[list[int], list[int]]] = {}
-    for chunk in passes:
-        groups.setdefault(chunk // EMBED_GROUP_CHUNKS, ([], []))[0].append(chunk)
-    for i in alone:
-        groups.setdefault(work.owners[i] // EMBED_GROUP_CHUNKS, ([], []))[1].append(i)
     planned = len(passes) + len(alone)
-    chunks_to_do = len(set(passes) | {work.owners[i] for i in alone})
+    chunks_to_do = sorted(set(passes) | {work.owners[i] for i in alone})
     embedded = 0
     if first_of:
         model = embedder()
-        stage = progress.stage("embedding", chunks_to_do, "chunks")
+        group_of = _groups_by_length(chunks_to_do, text_lengths(model, [work.texts[c] for c in chunks_to_do]))
+        groups: dict[int, tuple[list[int], list[int]]] = {}
+        for chunk in passes:
+            groups.setdefault(group_of[chunk], ([], []))[0].append(chunk)
+        for i in alone:
+            groups.setdefault(group_of[work.owners[i]], ([], []))[1].append(i)
+        stage = progress.stage("embedding", len(chunks_to_do), "chunks")
         began = time.perf_counter()
         try:
-            for number, (_, (chunk_rows, rows)) in enumerate(sorted(groups.items())):
+            for number, key in enumerate(_interleaved(sorted(groups))):
+                chunk_rows, rows = groups[key]
                 if cancelled is not None and cancelled.is_set():
                     raise Cancelled("embedding")
                 made, sent = _embed_group(work, model, sorted(chunk_rows), sorted(rows), passes, cache)
                 if made:
                     spill.add(list(made), np.stack(list(made.values())))
                 embedded += sent
-                if number == 0 and planned > EMBED_WARN_TEXTS:
-                    _announce(planned, sent, time.perf_counter() - began)
+                if number == min(1, len(groups) - 1) and planned > EMBED_WARN_TEXTS:
+                    _announce(planned, embedded, time.perf_counter() - began)
                 stage.advance(len(set(chunk_rows) | {work.owners[i] for i in rows}))
         finally:  # an error or Ctrl-C keeps what was embedded (a kill: all but one shard)
             stage.close()
             spill.flush()
     return np.stack([cache[k] for k in keys]).astype(np.float32), embedded, len(first_of)
+
+
+def _groups_by_length(chunks: list[int], lengths: list[int]) -> dict[int, int]:
+    """Each chunk's group: groups of EMBED_GROUP_CHUNKS chunks of about one length (the
+    embedder's token counts), numbered longest first, so that a call's batches hardly pad.
+
+    >>> _groups_by_length([0, 1, 2, 3], [5, 900, 7, 800])  # with groups of 64: all in one
+    {1: 0, 3: 0, 2: 0, 0: 0}
+    """
+    order = sorted(range(len(chunks)), key=lambda k: (-lengths[k], chunks[k]))
+    return {chunks[k]: place // EMBED_GROUP_CHUNKS for place, k in enumerate(order)}
+
+
+def _interleaved(groups: list[int]) -> list[int]:
+    """Groups numbered longest first, taken longest, shortest, next longest, next
+    shortest...: the rate, the time left and the first estimate are an average's from the
+    start, not the longest texts' alone.
+
+    >>> _interleaved([0, 1, 2, 3, 4])
+    [0, 4, 1, 3, 2]
+    """
+    out, low, high = [], 0, len(groups) - 1
+    while low <= high:
+        out.append(groups[low])
+        if low != high:
+            out.append(groups[high])
+        low, high = low + 1, high - 1
+    return out
 
 
 def _embed_group(work: Plan, model: Embedder, chunk_rows: list[int], rows: list[int],
@@ -207,9 +239,10 @@ def _embed_group(work: Plan, model: Embedder, chunk_rows: list[int], rows: list[
 
 
 def _announce(total: int, batch: int, seconds: float) -> None:
-    """Warn that embedding will take long, estimated from the first batch's time."""
+    """Warn that embedding will take long, estimated from the time of the first ``batch``
+    texts (the longest group's and the shortest's)."""
     minutes = seconds / batch * total / 60
     estimate = "less than a minute" if minutes < 1 else f"{minutes:.0f} minutes"
-    log.warning("about %d texts to embed, roughly %s on this machine (timed on the first batch "
-                "of %d); if that is more than the corpus should hold, stop and check its files "
+    log.warning("about %d texts to embed, roughly %s on this machine (timed on the first "
+                "%d); if that is more than the corpus should hold, stop and check its files "
                 "(`sourceqa ingest --files`)", total, estimate, batch)

@@ -117,6 +117,58 @@ def test_one_pass_per_chunk_with_its_own_keys_and_a_truncated_sentence_alone(tmp
     assert work.texts[3] == "Çafé > Ünïcode: Last one ends here."
 
 
+class CountingSpanEmbedder(FakeSpanEmbedder):
+    """The pooling fake that says each text's tokens (its words) and records each call's texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+
+    def token_counts(self, texts):
+        return [len(t.split()) for t in texts]
+
+    def embed_spans(self, texts, spans):
+        self.batches.append(list(texts))
+        return super().embed_spans(texts, spans)
+
+
+def _chunks_of_mixed_lengths(count: int):
+    """``count`` one-sentence chunks whose word counts go up and down through the corpus."""
+    texts, chunks, sentences = {}, [], []
+    for i in range(count):
+        words = 5 + (i * 37) % 90
+        body = " ".join(f"w{i}x{k}" for k in range(words)) + "."
+        chunks.append(Chunk(f"d{i}#0", f"d{i}.txt", f"S{i}", 0, len(body), body))
+        texts[f"d{i}.txt"] = body
+        sentences.append(SentenceRow(f"d{i}.txt", 0, len(body), i))
+    return texts, chunks, sentences
+
+
+def test_ingest_hands_the_embedder_chunks_of_one_length_at_a_time_longest_and_shortest_in_turn(tmp_path):
+    """Groups are cut from the chunks sorted by the embedder's token counts, not from
+    corpus order, so a call's batches hardly pad; the vectors are the same as in corpus
+    order, and the groups alternate long and short so the first rate is an average's."""
+    from ingest import embed as embed_module
+
+    texts, chunks, sentences = _chunks_of_mixed_lengths(4 * embed_module.EMBED_GROUP_CHUNKS)
+    model = CountingSpanEmbedder()
+    work = plan(chunks, sentences, texts, identity(model))
+    seen = []
+    vectors, embedded, made = embed_missing(work, {}, lambda: model, Reporter(seen.append), Spill(tmp_path / "s"))
+    assert embedded == len(chunks) and made == 2 * len(chunks)
+    lengths = [[len(t.split()) for t in batch] for batch in model.batches]
+    assert [len(b) for b in lengths] == [embed_module.EMBED_GROUP_CHUNKS] * 4
+    spans = [(min(b), max(b)) for b in lengths]
+    ordered = sorted(spans, reverse=True)
+    assert spans == [ordered[0], ordered[3], ordered[1], ordered[2]]  # longest, shortest, ...
+    assert all(ordered[k][0] >= ordered[k + 1][1] for k in range(3))  # groups do not overlap in length
+    corpus_order = CountingSpanEmbedder()  # one call over everything: the same vectors
+    whole, _ = corpus_order.embed_spans([work.texts[c] for c in range(len(chunks))],
+                                        [[work.spans[len(chunks) + c]] for c in range(len(chunks))])
+    assert np.allclose(vectors[:len(chunks)], whole)
+    assert [p.done for p in seen if p.stage == "embedding"] == [0, 64, 128, 192, 256]
+
+
 def test_an_embedder_without_spans_embeds_every_sentence_as_before(tmp_path, fake_embedder):
     texts, chunks, sentences = _document()
     work = plan(chunks, sentences, texts, identity(fake_embedder))

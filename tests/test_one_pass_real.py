@@ -98,3 +98,32 @@ def test_sourceqa_ingest_on_a_terminal_shows_files_chunks_rate_and_time_left(tmp
     assert re.search(rf"embedding: +\d+%.*\| \d+/{chunks} \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(chunk/s|s/chunk)\]", text), text
     assert re.search(rf"embedding: 100%.*\| {chunks}/{chunks} ", text), text
     assert f"embedded {chunks}, reused 0" in out.decode()  # one pass per chunk: no sentence alone
+
+
+def test_the_onnx_embedder_batches_by_tokens_so_formulas_and_prose_pad_little(real_embedder, monkeypatch):
+    """Characters say little of tokens: a line of formulas takes several times the tokens
+    of prose of the same length. Batches are cut by token count, so they pad (almost)
+    nothing, and every vector is the one the text gets embedded alone."""
+    prose = [" ".join(["calcium salts deposit in the skin"] * k) for k in range(1, 25)]
+    formulas = [" ".join(["x_{ij}^2=(β̂−β)'Σ⁻¹(β̂−β)"] * k) for k in range(1, 25)]
+    texts = [t for pair in zip(prose, formulas) for t in pair]  # equal characters, unequal tokens
+    counts = real_embedder.token_counts(texts)
+    assert all(counts[2 * k + 1] > 2 * counts[2 * k] for k in range(6))
+    positions = []
+    run_encoded = real_embedder._model.run_encoded
+
+    def counted(encodings):
+        positions.append(len(encodings) * max(len(e.ids) for e in encodings))
+        return run_encoded(encodings)
+
+    monkeypatch.setattr(real_embedder._model, "run_encoded", counted)
+    vectors = real_embedder.embed(texts)
+    by_characters = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # the batching before
+    size = len(texts) // len(positions)
+    padded_before = sum(len(rows) * max(counts[i] for i in rows)
+                        for rows in (by_characters[b:b + size] for b in range(0, len(texts), size)))
+    assert sum(positions) <= 1.1 * sum(counts) < padded_before, (sum(positions), sum(counts), padded_before)
+    alone = np.concatenate([real_embedder.embed([t]) for t in texts])
+    assert np.allclose(vectors, alone, atol=1e-5)
+    pooled_from_passes, _ = real_embedder.embed_spans(texts, [[] for _ in texts])
+    assert np.allclose(pooled_from_passes, alone, atol=1e-5)
