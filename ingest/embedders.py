@@ -99,24 +99,25 @@ class OnnxEmbedder:
             counts.extend(len(e.ids) for e in self._model.encode(window))
         return counts
 
-    def _batches(self, texts: Sequence[str]) -> Iterator[tuple[list[int], list]]:
-        """The texts' rows in batches of equal token counts, with their encodings: a
-        window of texts at a time (the encodings of a whole corpus would not fit in
-        memory), fewest tokens first in each, stripped as sentence-transformers does."""
+    def _batches(self, texts: Sequence[str]) -> Iterator[tuple[list[int], list, tuple[list[np.ndarray], np.ndarray]]]:
+        """The texts' rows in batches of equal token counts, with their encodings and the
+        model's outputs and mask: a window of texts at a time (the encodings of a whole
+        corpus would not fit in memory), fewest tokens first in each, stripped as
+        sentence-transformers does; the batches of a window run side by side
+        (:meth:`core.onnx.OnnxModel.run_many`)."""
         for begin in range(0, len(texts), WINDOW):
             rows = range(begin, min(begin + WINDOW, len(texts)))
             encodings = dict(zip(rows, self._model.encode([str(texts[i]).strip() for i in rows])))
             order = sorted(rows, key=lambda i: len(encodings[i].ids))
-            for first in range(0, len(order), self._batch_size):
-                batch = order[first:first + self._batch_size]
-                yield batch, [encodings[i] for i in batch]
+            batches = [order[first:first + self._batch_size] for first in range(0, len(order), self._batch_size)]
+            batch_encodings = [[encodings[i] for i in batch] for batch in batches]
+            yield from zip(batches, batch_encodings, self._model.run_many(batch_encodings))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         from core.onnx import mean_pooled
 
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for rows, encodings in self._batches(texts):
-            outputs, mask = self._model.run_encoded(encodings)
+        for rows, _, (outputs, mask) in self._batches(texts):
             out[rows] = mean_pooled(outputs[0], mask)
         return out
 
@@ -129,8 +130,7 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         pooled: list[list[np.ndarray | None]] = [[] for _ in texts]
         lead = [len(str(t)) - len(str(t).lstrip()) for t in texts]  # offsets move with the strip
-        for rows, encodings in self._batches(texts):
-            outputs, mask = self._model.run_encoded(encodings)
+        for rows, encodings, (outputs, mask) in self._batches(texts):
             out[rows] = mean_pooled(outputs[0], mask)
             for row, hidden, encoding in zip(rows, outputs[0], encodings):
                 n = len(encoding.ids)

@@ -16,7 +16,7 @@ from bench.library.compare import compare
 from bench.library.debian import Package
 from bench.library.measure import percentile
 from bench.library.plot import plot_svg
-from bench.library.render import BEGIN, END, keep_section, replace_section, section, targets
+from bench.library.render import BEGIN, END, keep_section, marked_section, replace_section, section, targets
 from bench.library.sources import Doc, Source, corpus_path
 from core.settings import load_settings
 from ingest.clean import clean_page
@@ -141,6 +141,10 @@ def test_the_section_is_replaced_between_its_markers_and_everything_else_kept():
     assert keep_section(text, "# Benchmarks\n\nrerendered\n") == (
         f"# Benchmarks\n\nrerendered\n\n{BEGIN}\nold section\n{END}\n")
     assert keep_section("# no section\n", "# new\n") == "# new\n"
+    both = replace_section(text, "twelve papers", "papers")  # bench.papers' section beside it
+    assert replace_section(both, "twelve papers", "papers") == both
+    kept = keep_section(both, "# Benchmarks\n\nrerendered\n")
+    assert marked_section(kept) == "old section" and marked_section(kept, "papers") == "twelve papers"
 
 
 def _row(chunks: int, p50: float, p95: float, rss: float, rate: float | None, same: int) -> dict:

@@ -1,6 +1,7 @@
 """Every bench entry point run for real on a tiny size, so a refactor cannot break one unseen:
 ``bench.run`` (with ``bench.pipeline`` and ``bench.scale`` under it), ``bench.scale``,
-``bench.library``, ``bench.attack`` (one cheap attack) and ``bench.pgscale`` (pgserver), each
+``bench.library``, ``bench.papers`` (on a PDF the test writes), ``bench.attack`` (one cheap
+attack) and ``bench.pgscale`` (pgserver), each
 a ``python -m bench.X`` process with its real command line, writing into tmp_path only (the
 results files in bench/ are checked untouched). About a minute and a half on 2 cores."""
 
@@ -52,7 +53,8 @@ def _positive(*values: float) -> bool:
 
 def test_every_entry_point_says_how_to_run_it_small():
     for module, option in (("run", "--tiny"), ("scale", "--sizes"), ("library", "--tiny"),
-                           ("attack", "--only"), ("pgscale", "--rows"), ("one_pass", "--repeats")):
+                           ("attack", "--only"), ("pgscale", "--rows"), ("one_pass", "--repeats"),
+                           ("papers", "--folder")):
         assert option in bench(module, "--help", timeout=120).stdout, module
 
 
@@ -127,6 +129,27 @@ def test_bench_library_tiny_builds_from_the_repository_alone(tmp_path):
     assert "stock_ingest" not in results["sizes"]["seed"]
     assert _positive(results["sizes"]["seed"]["cold_start"]["median_s"])
     assert library["identical"]["total"] == 2
+
+
+def test_bench_papers_measures_the_product_and_both_stock_pipelines_on_a_pdf_folder(tmp_path):
+    from tests.test_formats import write_pdf
+
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    write_pdf(folder / "handbook.pdf")
+    out = tmp_path / "papers.json"
+    done = bench("papers", "--folder", str(folder), "--rounds", "1", "--cache", str(tmp_path / "cache"),
+                 "--out", str(out), timeout=400)
+    results = json.loads(out.read_text())
+    assert results["documents"] == 1 and results["pages"] == 3 and len(results["rounds"]) == 1
+    [row] = results["rounds"]
+    ours, stock, lean = row["sourceqa"], row["stock"], row["stock_no_overlap"]
+    assert ours["chunks"] > 0 and ours["tokens"] > 0 and _positive(ours["process_s"], ours["cpu_s"])
+    assert stock["documents"] == 3  # a Document per page, read with pypdf (not the file's raw bytes)
+    assert stock["chunk_overlap"] == 200 and lean["chunk_overlap"] == 0
+    assert stock["tokens"] >= lean["tokens"] > 0 and _positive(stock["vs_stock"], lean["vs_stock_cpu"])
+    assert "| stock llama-index, no overlap |" in done.stdout
+    assert not (tmp_path / "cache" / "papers-run").exists()
 
 
 def test_bench_attack_runs_one_cheap_attack(tmp_path):

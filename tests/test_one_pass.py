@@ -166,7 +166,7 @@ def test_ingest_hands_the_embedder_chunks_of_one_length_at_a_time_longest_and_sh
     whole, _ = corpus_order.embed_spans([work.texts[c] for c in range(len(chunks))],
                                         [[work.spans[len(chunks) + c]] for c in range(len(chunks))])
     assert np.allclose(vectors[:len(chunks)], whole)
-    assert [p.done for p in seen if p.stage == "embedding"] == [0, 64, 128, 192, 256]
+    assert [p.done for p in seen if p.stage == "embedding"] == [k * embed_module.EMBED_GROUP_CHUNKS for k in range(5)]
 
 
 def test_an_embedder_without_spans_embeds_every_sentence_as_before(tmp_path, fake_embedder):

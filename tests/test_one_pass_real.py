@@ -110,13 +110,13 @@ def test_the_onnx_embedder_batches_by_tokens_so_formulas_and_prose_pad_little(re
     counts = real_embedder.token_counts(texts)
     assert all(counts[2 * k + 1] > 2 * counts[2 * k] for k in range(6))
     positions = []
-    run_encoded = real_embedder._model.run_encoded
+    feed = real_embedder._model._feed  # every batch's inputs, padded, in a lane or not
 
     def counted(encodings):
         positions.append(len(encodings) * max(len(e.ids) for e in encodings))
-        return run_encoded(encodings)
+        return feed(encodings)
 
-    monkeypatch.setattr(real_embedder._model, "run_encoded", counted)
+    monkeypatch.setattr(real_embedder._model, "_feed", counted)
     vectors = real_embedder.embed(texts)
     by_characters = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # the batching before
     size = len(texts) // len(positions)

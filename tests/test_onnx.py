@@ -37,6 +37,31 @@ def test_the_onnx_embedder_gives_the_torch_vectors():
     assert np.array_equal(*nearest)
 
 
+def test_many_batches_run_side_by_side_and_come_back_in_order(monkeypatch):
+    """``run_many`` spreads batches over lanes (one per core, up to MAX_LANES), each
+    batch's outputs the ones it gets alone, in the order given."""
+    import threading
+
+    from core.onnx import MAX_LANES
+
+    model = make_embedder("minilm")._model
+    encodings = model.encode(_sentences(40))
+    batches = [encodings[b:b + 4] for b in range(0, 40, 4)]
+    threads, feed = set(), model._feed
+
+    def traced(batch):
+        threads.add(threading.current_thread().name)
+        return feed(batch)
+
+    monkeypatch.setattr(model, "_feed", traced)
+    together = list(model.run_many(batches))
+    lanes = min(len(os.sched_getaffinity(0)), MAX_LANES)
+    assert len([t for t in threads if t.startswith("onnx-lane")]) == (lanes if lanes > 1 else 0)
+    for batch, (outputs, mask) in zip(batches, together, strict=True):
+        alone, alone_mask = model.run_encoded(batch)
+        assert np.array_equal(mask, alone_mask) and np.abs(outputs[0] - alone[0]).max() < 1e-5
+
+
 def test_the_onnx_judge_gives_the_torch_scores():
     sentences = _sentences(30)
     pairs = [(judge_query(q), evidence_text(s, "Calcinosis Cutis", ""))
