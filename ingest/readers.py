@@ -6,6 +6,10 @@ import hashlib
 import logging
 import os
 import threading
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -170,18 +174,27 @@ def scan_corpus(corpus: Path, max_bytes: int | None = None, *, limits: Limits | 
         log.warning("skipping %s: %s", odd.source, odd.reason)
     seen: dict[str, str] = {}
     stage = (progress or Reporter()).stage("reading", len(paths), "files")
+    lanes = parse_lanes(limits)
     try:
-        for path in paths:
-            if cancelled is not None and cancelled.is_set():
-                raise Cancelled(str(corpus.name))
-            source = path.relative_to(corpus).as_posix()
-            document = _read(path, source, max_bytes, seen, limits, cache, cancelled)
-            if isinstance(document, Skipped):
-                log.warning("skipping %s: %s", source, document.reason)
-                skipped.append(document)
-            else:
-                documents.append(document)
-            stage.advance()
+        with ThreadPoolExecutor(lanes, thread_name_prefix="parse") as pool, _stopping(pool):
+            ahead: deque[tuple[Path, str, _Started | None]] = deque()
+            started: set[str] = set()
+            for path in [*paths, None]:
+                if path is not None:
+                    source = path.relative_to(corpus).as_posix()
+                    ahead.append((path, source, _start(pool, path, source, max_bytes, limits, cache,
+                                                       cancelled, started) if lanes > 1 else None))
+                while ahead and (path is None or len(ahead) > 2 * lanes):
+                    if cancelled is not None and cancelled.is_set():
+                        raise Cancelled(str(corpus.name))
+                    path_ahead, source, begun = ahead.popleft()
+                    document = _read(path_ahead, source, max_bytes, seen, limits, cache, cancelled, begun)
+                    if isinstance(document, Skipped):
+                        log.warning("skipping %s: %s", source, document.reason)
+                        skipped.append(document)
+                    else:
+                        documents.append(document)
+                    stage.advance()
     finally:
         stage.close()
     if not documents:
@@ -205,16 +218,74 @@ def _bytes(path: Path, source: str, max_bytes: int | None) -> bytes | Skipped:
         return Skipped(source, f"cannot read it ({(error.strerror or type(error).__name__).lower()})")
 
 
-def _read(path: Path, source: str, max_bytes: int | None, seen: dict[str, str], limits: Limits | None = None,
-          cache: ParseCache | None = None, cancelled: threading.Event | None = None) -> RawDocument | Skipped:
-    """One document, or why it is skipped; ``seen`` maps the digests read so far to their file."""
+@contextmanager
+def _stopping(pool: ThreadPoolExecutor) -> Iterator[None]:
+    """On an error or a cancel, parses that have not begun never do."""
+    try:
+        yield
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A file whose parse began ahead of its turn: its bytes' digest and the parse."""
+
+    digest: str
+    parse: Future
+
+
+def parse_lanes(limits: Limits | None) -> int:
+    """How many files are parsed side by side: one per core, up to four, when parses run
+    in bounded children (PDF, Word, OCR: one core each); otherwise one, in this process.
+    Twelve papers (369 PDF pages) were read in 19.1 s one at a time on 2 cores."""
+    if limits is None:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def _start(pool: ThreadPoolExecutor, path: Path, source: str, max_bytes: int | None, limits: Limits | None,
+           cache: ParseCache | None, cancelled: threading.Event | None, started: set[str]) -> _Started | None:
+    """Begin parsing a file in a bounded child ahead of its turn, unless it is not one
+    (text is read in its turn), cannot be read, or has the bytes of a file begun before
+    (its turn decides: a copy of a file read well is skipped, one of a failed file is parsed)."""
+    if PurePosixPath(source).suffix.lower() not in BOUNDED:
+        return None
     data = _bytes(path, source, max_bytes)
     if isinstance(data, Skipped):
-        return data
+        return None
     digest = hashlib.sha256(data).hexdigest()
-    if digest in seen:  # only files read well are seen: the same bytes would read the same
-        return Skipped(source, f"same content as {seen[digest]}")
-    outcome = _parsed(data, digest, source, limits, cache, cancelled)
+    if digest in started:
+        return None
+    started.add(digest)
+
+    def parse() -> Extracted | str:
+        if cancelled is not None and cancelled.is_set():  # queued when the scan was cancelled
+            raise Cancelled(source)
+        return _parsed(data, digest, source, limits, cache, cancelled)
+
+    return _Started(digest, pool.submit(parse))
+
+
+def _read(path: Path, source: str, max_bytes: int | None, seen: dict[str, str], limits: Limits | None = None,
+          cache: ParseCache | None = None, cancelled: threading.Event | None = None,
+          begun: _Started | None = None) -> RawDocument | Skipped:
+    """One document, or why it is skipped; ``seen`` maps the digests read so far to their
+    file; ``begun``, its parse when it began ahead of its turn."""
+    if begun is not None:
+        digest, outcome = begun.digest, begun.parse.result()
+        if digest in seen:
+            return Skipped(source, f"same content as {seen[digest]}")
+    else:
+        data = _bytes(path, source, max_bytes)
+        if isinstance(data, Skipped):
+            return data
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in seen:  # only files read well are seen: the same bytes would read the same
+            return Skipped(source, f"same content as {seen[digest]}")
+        outcome = _parsed(data, digest, source, limits, cache, cancelled)
     if isinstance(outcome, str):
         return Skipped(source, outcome)
     seen[digest] = source
