@@ -194,6 +194,14 @@ def test_the_stock_pipeline_is_shown_beside_the_ingest_and_its_target_read_at_10
     assert "| 17 (1,500 chunks, 90.0 s) |" in text and "| 2.50x | - | >= 2x at 10k: met |" in text
     assert "| 900 MB |" in text
     assert not too_big("seed") and not too_big("10000") and too_big("100000")
+    lean = {"chunks": 700, "seconds": 40.0, "chunks_per_s": 17.5, "vs_stock": 1.25, "vs_stock_cpu": 1.5,
+            "tokens": 150_000}
+    results["sizes"]["10000"].update(stock_no_overlap=lean, ingest={**results["sizes"]["10000"]["ingest"],
+                                                                  "tokens": 140_000})
+    results["sizes"]["10000"]["stock_ingest"]["tokens"] = 380_000
+    text = section(results)
+    assert "| 18 (700 chunks, 40.0 s) |" in text and "| 1.25x (1.50x) |" in text
+    assert "| 140,000 / 380,000 / 150,000 |" in text
 
 
 def test_an_older_checkout_is_shown_before_and_after_on_the_libraries_both_measured():

@@ -65,6 +65,7 @@ def ingest_step(place: Place, reuse: bool) -> dict:
     build_file = place.index.with_name(place.index.name + ".build.json")
     if result["embedded"] and not result["unchanged"]:
         result["fresh"] = fresh
+        result["tokens"] = chunk_tokens(place)
         result["chunks_per_s"] = result["chunks"] / result["seconds"] if fresh else None
         result["embedded_per_s"] = result["embedded"] / result["seconds"]
         build_file.write_text(json.dumps(result), encoding="utf-8")
@@ -73,6 +74,22 @@ def ingest_step(place: Place, reuse: bool) -> dict:
     if recorded is None:
         return {**result, "chunks_per_s": None, "this_run": dict(result)}
     return {**recorded, "this_run": result, "from_recorded_build": True}
+
+
+def chunk_tokens(place: Place) -> int | None:
+    """The tokens of the chunks' passes through the embedder (each chunk's text as embedded,
+    up to what the model keeps), read back from the index after the clock stopped: the
+    work beside the stock pipeline's ``tokens``. None for another checkout's index."""
+    if place.repo != REPO:
+        return None
+    from core.settings import load_settings
+    from ingest import load_index
+    from ingest.embedders import make_embedder
+
+    settings = load_settings(corpus_dir=place.corpus, index_dir=place.index, llm="extractive")
+    model = make_embedder("minilm")
+    counts = getattr(model, "token_counts", None)
+    return sum(counts([c.embed_text for c in load_index(settings.index_path).chunks])) if counts else None
 
 
 def reingest_step(place: Place, runs: int) -> dict:
@@ -122,7 +139,9 @@ def measure(label: str, record: dict, args: argparse.Namespace, row: dict,
         # --tiny measures the stock pipeline once (on its library, not the seed): each run
         # pays llama-index's import, and the smoke test runs in make test.
         *([] if args.no_stock or stock.too_big(label) or (args.tiny and label == "seed") else
-          [("stock_ingest", lambda: stock.step(place.corpus, row["ingest"]))]),
+          [("stock_ingest", lambda: stock.step(place.corpus, row["ingest"])),
+           # the same pipeline embedding each word about once: the engine against the engine
+           ("stock_no_overlap", lambda: stock.step(place.corpus, row["ingest"], chunk_overlap=0))]),
         ("reingest", lambda: reingest_step(place, args.runs)),
         ("answering", lambda: answer_step(place, args.cases, args.runs))]
     if label == "seed":

