@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from ingest import ingest, load_index, pipeline
+from ingest.embed import EMBED_GROUP_CHUNKS
 from ingest.spill import Spill, spill_folder
 from ingest.texts import DocumentTexts, write_texts
 
@@ -31,8 +32,9 @@ class DiesAfter:
         return self.inner.embed(texts)
 
 
-def _many_chunks(corpus, documents: int = 6) -> None:
-    for number in range(documents):
+def _many_chunks(corpus) -> None:
+    """Enough chunks for four groups of embedding (about 31 chunks a document)."""
+    for number in range(4 * EMBED_GROUP_CHUNKS // 31 + 1):
         sections = "\n\n".join(f"## Part {p}\n\nWidget {number}-{p} weighs {p} grams. It is blue."
                                for p in range(30))
         (corpus / f"doc{number}.md").write_text(f"# Catalogue {number}\n\n{sections}\n")
