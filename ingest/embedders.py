@@ -114,7 +114,7 @@ class OnnxEmbedder:
             yield from zip(batches, batch_encodings, self._model.run_many(batch_encodings))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        from core.onnx import mean_pooled
+        from core.pooling import mean_pooled
 
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for rows, _, (outputs, mask) in self._batches(texts):
@@ -124,8 +124,8 @@ class OnnxEmbedder:
     def embed_spans(self, texts: Sequence[str],
                     spans: Sequence[Sequence[Span]]) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
         """One pass per text: its vector, and its spans' vectors pooled from that pass's
-        token states (:func:`core.onnx.span_pooled`); a span past the tokens kept is None."""
-        from core.onnx import mean_pooled, span_pooled
+        token states (:func:`core.pooling.span_pooled`); a span past the tokens kept is None."""
+        from core.pooling import mean_pooled, span_pooled
 
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         pooled: list[list[np.ndarray | None]] = [[] for _ in texts]

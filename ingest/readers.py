@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .bounded import Cancelled, Limits, parse_within, read_bounded
-from .formats import Extracted, Reader, Unreadable, html_to_text, read_html, read_text
+from .bounded import Cancelled, Limits
+from .formats import Extracted, Reader, html_to_text, read_html, read_text
 from .ocr import IMAGE_SUFFIXES
 from .parse_cache import ParseCache
+from .parsing import BOUNDED, parse_checked, parsed
 from .pdf import read_pdf
 from .progress import Reporter
 from .word import read_docx
@@ -33,9 +34,6 @@ READERS: dict[str, Reader] = {
     ".docx": read_docx,
 }
 SUFFIXES = set(READERS)  # and, with the ocr setting on, IMAGE_SUFFIXES (read by OCR)
-# Parsed in a bounded child process when the scan has limits: the formats whose parsers
-# a small hostile file can make run for minutes or unpack to gigabytes.
-BOUNDED = {".pdf", ".docx", *IMAGE_SUFFIXES}
 KINDS = ".txt, .md, .html, .pdf or .docx"
 
 
@@ -264,7 +262,7 @@ def _start(pool: ThreadPoolExecutor, path: Path, source: str, max_bytes: int | N
     def parse() -> Extracted | str:
         if cancelled is not None and cancelled.is_set():  # queued when the scan was cancelled
             raise Cancelled(source)
-        return _parsed(data, digest, source, limits, cache, cancelled)
+        return parsed(data, digest, source, limits, cache, cancelled)
 
     return _Started(digest, pool.submit(parse))
 
@@ -285,44 +283,8 @@ def _read(path: Path, source: str, max_bytes: int | None, seen: dict[str, str], 
         digest = hashlib.sha256(data).hexdigest()
         if digest in seen:  # only files read well are seen: the same bytes would read the same
             return Skipped(source, f"same content as {seen[digest]}")
-        outcome = _parsed(data, digest, source, limits, cache, cancelled)
+        outcome = parsed(data, digest, source, limits, cache, cancelled)
     if isinstance(outcome, str):
         return Skipped(source, outcome)
     seen[digest] = source
     return RawDocument(source, outcome.text, digest, outcome.page_starts, outcome.ocr)
-
-
-def parse_checked(settings, source: str, data: bytes, cancelled: threading.Event | None = None) -> Extracted | str:
-    """One file's text as an ingest with these settings reads it (bounded, and kept in
-    the parse cache for that ingest), or the reason it cannot be read: what an upload
-    checks before the file is saved."""
-    return _parsed(data, hashlib.sha256(data).hexdigest(), source, Limits.of(settings), ParseCache.of(settings),
-                   cancelled)
-
-
-def _parsed(data: bytes, digest: str, source: str, limits: Limits | None, cache: ParseCache | None,
-            cancelled: threading.Event | None = None) -> Extracted | str:
-    """The file's text or why it cannot be read, from the cache when it was parsed before."""
-    limits_key = limits.key() if limits else "unbounded"
-    outcome = cache.get(digest, source, limits_key) if cache is not None else None
-    if outcome is None:
-        outcome = _extract(PurePosixPath(source).suffix.lower(), data, source, limits, cancelled)
-        if cache is not None:
-            cache.put(digest, source, limits_key, outcome)
-    return outcome
-
-
-def _extract(suffix: str, data: bytes, source: str, limits: Limits | None,
-             cancelled: threading.Event | None) -> Extracted | str:
-    """The file's text, or the reason it cannot be read (a str)."""
-    try:
-        if limits is not None and suffix in BOUNDED:
-            return read_bounded(suffix, data, source, limits, cancelled)
-        return parse_within(suffix, data, source, limits or Limits())
-    except Unreadable as error:
-        return str(error)
-    except Cancelled:
-        raise
-    except Exception as error:  # a parser's bug on a hostile file skips that file only
-        log.debug("reading %s failed", source, exc_info=True)
-        return f"cannot read it ({type(error).__name__})"

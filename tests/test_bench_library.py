@@ -16,7 +16,15 @@ from bench.library.compare import compare
 from bench.library.debian import Package
 from bench.library.measure import percentile
 from bench.library.plot import plot_svg
-from bench.library.render import BEGIN, END, keep_section, marked_section, replace_section, section, targets
+from bench.library.render import (
+    BEGIN,
+    END,
+    keep_section,
+    marked_section,
+    replace_section,
+    section,
+    targets,
+)
 from bench.library.sources import Doc, Source, corpus_path
 from core.settings import load_settings
 from ingest.clean import clean_page

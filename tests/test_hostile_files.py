@@ -119,14 +119,14 @@ def test_a_changed_corpus_parses_only_the_changed_files(settings, fake_embedder,
     from test_formats import write_pdf
 
     from bench.attack.bombs import pdf_bomb
-    from ingest import ingest, readers
+    from ingest import ingest, parsing
 
     corpus = Path(settings.corpus_dir)
     write_pdf(corpus / "handbook.pdf")
     (corpus / "bomb.pdf").write_bytes(pdf_bomb(pages=12, operators=300_000))
     parsed: list[str] = []
-    real = readers.read_bounded
-    monkeypatch.setattr(readers, "read_bounded", lambda suffix, data, source, *a: parsed.append(source)
+    real = parsing.read_bounded
+    monkeypatch.setattr(parsing, "read_bounded", lambda suffix, data, source, *a: parsed.append(source)
                         or real(suffix, data, source, *a))
     limited = _limited(settings, parse_cpu_seconds=2)
     first = ingest(limited, embedder=fake_embedder)
@@ -223,11 +223,11 @@ def test_an_uploaded_bomb_is_refused_within_the_limit_and_its_parse_is_kept(app_
     from test_upload import served, upload
 
     from bench.attack.bombs import pdf_bomb
-    from ingest import readers
+    from ingest import parsing
 
     parsed: list[str] = []
-    real = readers.read_bounded
-    monkeypatch.setattr(readers, "read_bounded", lambda suffix, data, source, *a: parsed.append(source)
+    real = parsing.read_bounded
+    monkeypatch.setattr(parsing, "read_bounded", lambda suffix, data, source, *a: parsed.append(source)
                         or real(suffix, data, source, *a))
     limited = app_settings.model_copy(update={"parse_cpu_seconds": 2})
     before = served(limited)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.embedding import span_pooling
-from core.onnx import span_pooled
+from core.pooling import span_pooled
 from core.types import Chunk, SentenceRow
 from ingest.embed import embed_missing, embedding_key, identity, plan
 from ingest.progress import Progress, Reporter

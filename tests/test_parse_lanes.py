@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import load_settings
-from ingest import readers
+from ingest import parsing, readers
 from ingest.bounded import Cancelled, Limits
 from ingest.formats import Extracted, Unreadable
 from tests.test_formats import write_pdf
@@ -63,7 +63,7 @@ def _folder(tmp_path: Path, count: int) -> Path:
 def test_pdfs_are_parsed_side_by_side_and_come_back_in_corpus_order(tmp_path, monkeypatch):
     monkeypatch.setattr(readers, "parse_lanes", lambda limits: 2)
     parser = SlowParser()
-    monkeypatch.setattr(readers, "read_bounded", parser)
+    monkeypatch.setattr(parsing, "read_bounded", parser)
     corpus = _folder(tmp_path, 8)
     (corpus / "notes.txt").write_text("Notes\n\nRead in its turn, in this process.\n", "utf-8")
     began = time.perf_counter()
@@ -76,7 +76,7 @@ def test_pdfs_are_parsed_side_by_side_and_come_back_in_corpus_order(tmp_path, mo
 def test_a_copy_of_a_file_read_well_is_skipped_and_a_copy_of_a_failed_one_is_tried_again(tmp_path, monkeypatch):
     monkeypatch.setattr(readers, "parse_lanes", lambda limits: 2)
     parser = SlowParser(0.05, failing=frozenset({"a-bad.pdf", "b-bad-copy.pdf"}))
-    monkeypatch.setattr(readers, "read_bounded", parser)
+    monkeypatch.setattr(parsing, "read_bounded", parser)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a-bad.pdf").write_bytes(b"%PDF bad")
@@ -93,7 +93,7 @@ def test_a_copy_of_a_file_read_well_is_skipped_and_a_copy_of_a_failed_one_is_tri
 def test_a_cancel_stops_the_parses_running_and_starts_no_other(tmp_path, monkeypatch):
     monkeypatch.setattr(readers, "parse_lanes", lambda limits: 2)
     parser = SlowParser(5.0)
-    monkeypatch.setattr(readers, "read_bounded", parser)
+    monkeypatch.setattr(parsing, "read_bounded", parser)
     cancelled = threading.Event()
     threading.Timer(0.3, cancelled.set).start()
     began = time.perf_counter()
