@@ -53,3 +53,17 @@ def test_empty_store_saves_and_searches(tmp_path):
     store = FaissDense(16)
     store.save(tmp_path)
     assert FaissDense.load(tmp_path, 16).search(np.ones(16, dtype=np.float32), 5) == []
+
+
+def test_a_saved_index_is_read_by_llama_index_as_its_own_faiss_store(tmp_path):
+    """Saved with FAISS itself, the file is still llama-index's FaissVectorStore format."""
+    from llama_index.core.vector_stores.types import VectorStoreQuery
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    vectors = clustered(200)
+    store = FaissDense(32, ann_min_vectors=1000)
+    store.add(vectors)
+    [name] = store.save(tmp_path / "version")
+    theirs = FaissVectorStore.from_persist_path(str(tmp_path / "version" / name))
+    found = theirs.query(VectorStoreQuery(query_embedding=vectors[11].tolist(), similarity_top_k=3))
+    assert [int(i) for i in found.ids] == [row for row, _ in store.search(vectors[11], 3)]
