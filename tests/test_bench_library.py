@@ -153,6 +153,8 @@ def test_the_section_is_replaced_between_its_markers_and_everything_else_kept():
     assert replace_section(both, "twelve papers", "papers") == both
     kept = keep_section(both, "# Benchmarks\n\nrerendered\n")
     assert marked_section(kept) == "old section" and marked_section(kept, "papers") == "twelve papers"
+    noted = keep_section(replace_section(both, "by hand", "notes"), "# Benchmarks\n\nrerendered\n")
+    assert marked_section(noted, "notes") == "by hand"  # the hand-written notes outlive make bench
 
 
 def _row(chunks: int, p50: float, p95: float, rss: float, rate: float | None, same: int) -> dict:

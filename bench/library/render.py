@@ -122,7 +122,7 @@ def _same_decision(row: dict) -> str:
 
 def _stable(row: dict) -> str:
     stable, runs = get(row, "answering", "stable"), get(row, "answering", "runs")
-    return "-" if stable is None else ("yes" if stable else "**no**") + f" ({len(runs or [])} runs)"
+    return "-" if stable is None else ("yes" if stable else "**no**") + f" ({len(runs or [])} run{'' if len(runs or []) == 1 else 's'})"
 
 
 # (measure, cell of a library's row, key of its target in `targets`)
@@ -300,7 +300,9 @@ def markers(name: str = "library") -> tuple[str, str]:
     return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
 
 
-SECTIONS = ("library", "papers")  # every marked section: bench.run carries each one over
+# Every marked section of RESULTS.md, carried over when bench.run rewrites the file: the
+# library's and the papers' (their benches rewrite them) and "notes" (written by hand).
+SECTIONS = ("library", "papers", "notes")
 
 
 def replace_section(text: str, body: str, name: str = "library") -> str:
