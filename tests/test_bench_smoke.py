@@ -126,9 +126,8 @@ def test_bench_library_tiny_builds_from_the_repository_alone(tmp_path):
         assert len(row["answering"]["answers"]) == 2 and _positive(row["answering"]["first_answer_s"]), label
     stock = library["stock_ingest"]  # the stock llama-index pipeline on the same folder (--tiny: not the seed)
     assert stock["chunks"] > 0 and _positive(stock["chunks_per_s"], stock["vs_stock"], stock["peak_rss_mb"])
-    lean = library["stock_no_overlap"]  # the same pipeline, each word embedded about once
-    assert lean["chunk_overlap"] == 0 and stock["chunk_overlap"] == 200 and lean["tokens"] < stock["tokens"]
-    assert library["ingest"]["tokens"] > 0
+    assert stock["chunk_overlap"] == 200 and stock["tokens"] > library["ingest"]["tokens"] > 0
+    assert "stock_no_overlap" not in library  # --tiny leaves it to bench.papers' smoke test, below
     assert "stock_ingest" not in results["sizes"]["seed"]
     assert _positive(results["sizes"]["seed"]["cold_start"]["median_s"])
     assert library["identical"]["total"] == 2
