@@ -70,8 +70,9 @@ bench-quick: install
 
 # The real library: builds its corpora first (Debian's documentation packages, fetched
 # without root, and ../shared/data when present; cached in bench/.cache/library), then
-# measures ingest, re-ingest, answers and cold start. The 100k ingest takes about an hour
-# on 2 cores; REUSE=--reuse-index keeps the indexes of an earlier run.
+# measures ingest (beside the stock llama-index pipeline's, up to 10k), re-ingest, answers
+# and cold start: about 2 hours on 2 cores; REUSE=--reuse-index keeps the indexes of an
+# earlier run.
 bench-library: install
 	$(BIN)/python -m bench.library.corpus
 	$(BIN)/python -m bench.library $(REUSE)
